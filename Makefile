@@ -1,0 +1,47 @@
+# Every target does its own set-up on a fresh machine: the venv, the project, bubblewrap.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The CUDA build of torch from this machine's disk; elsewhere pip picks what fits.
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: all setup system demo test lint typecheck unit bench clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH) || $(PY) -m pip install -q torch torchvision
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# bubblewrap (the sandbox) and util-linux (setpriv, prlimit) from Debian, when we may install.
+system:
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux; \
+	  else echo "warning: bubblewrap is missing; install it (apt-get install bubblewrap)"; fi; \
+	fi
+
+setup: system $(STAMP)
+
+demo: setup
+	$(VENV)/bin/grader grade intro_ann examples/submissions --out reports --jobs 2 || test $$? -eq 3
+	@echo "open reports/summary.html, or reports/<student>/feedback.html"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/*.csv reports/*.html grader-feedback .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,269 @@
+"""Checks for intro_ann. Each probe runs inside the student's kernel (and once on the
+reference); its result is compared outside the sandbox. Points total 100."""
+
+from graders import allclose, check, helper, within
+
+FLOAT = allclose(rtol=1e-4, atol=1e-6)  # float32 answers pass, wrong ones do not
+
+
+@helper
+def _torch_data(seed, n, batch, device):
+    """A tiny FashionMNIST-shaped dataset (n images of 1x28x28, 10 classes) and its loader."""
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    protos = torch.rand(10, 1, 28, 28, generator=g)
+    x = (protos[y] + 0.5 * torch.rand(n, 1, 28, 28, generator=g)).clamp(0, 1)
+    return DataLoader(TensorDataset(x, y), batch_size=batch, shuffle=False)
+
+
+@helper
+def _linear_model(seed, device):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 10)).to(device)
+
+
+# ----------------------------------------------------------------------------------------
+# 1. gradient_descent (12 points)
+
+
+@check(points=4, compare=FLOAT, label="xs")
+def gd_example(student, ctx):
+    """gradient_descent: the notebook's example (f(x) = x**2 from x0 = 1, lr 0.1, 10 steps)"""
+    return student.gradient_descent(lambda x: 2 * x, 1, 0.1, 10)
+
+
+@check(points=2, compare=FLOAT, label="xs")
+def gd_single_step(student, ctx):
+    """gradient_descent: a single step"""
+    return student.gradient_descent(lambda x: 2 * (x - 3), -2.0, 0.25, 1)
+
+
+@check(points=6, hidden=True, cases=True, compare=FLOAT, label="xs")
+def gd_hidden(student, ctx):
+    """gradient_descent: hidden functions, starting points and step sizes"""
+    rng = ctx.rng()
+    out = {}
+    for k in range(4):
+        a, c = float(rng.uniform(0.5, 3)), float(rng.uniform(-2, 2))
+        x0, lr = float(rng.uniform(-5, 5)), float(rng.uniform(0.01, 0.15))
+        n = int(rng.integers(3, 15))
+        out[f"case {k + 1}"] = student.gradient_descent(
+            lambda x, a=a, c=c: 2 * a * (x - c), x0, lr, n
+        )
+    out["zero steps"] = student.gradient_descent(lambda x: 2 * x, float(rng.uniform(1, 2)), 0.1, 0)
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# 2. perceptron_predict (10 points)
+
+
+@check(points=4, compare=allclose(dtype_kinds="iub"), label="predictions")
+def pp_example(student, ctx):
+    """perceptron_predict: an AND gate (w = [1, 1], b = -1.5)"""
+    import numpy as np
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    return student.perceptron_predict(X, np.array([1.0, 1.0]), -1.5)
+
+
+@check(points=6, hidden=True, cases=True, compare=allclose(dtype_kinds="iub"), label="predictions")
+def pp_hidden(student, ctx):
+    """perceptron_predict: hidden inputs, including points exactly on the boundary"""
+    import numpy as np
+
+    rng = ctx.rng()
+    X = rng.normal(size=(25, 3))
+    w, b = rng.normal(size=3), float(rng.normal())
+    Xb = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])  # X @ [1, 1] - 1 hits 0 exactly
+    return {
+        "random": student.perceptron_predict(X, w, b),
+        "boundary": student.perceptron_predict(Xb, np.array([1.0, 1.0]), -1.0),
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# 3. perceptron_train (14 points)
+
+
+@check(points=6, compare=FLOAT, label="")
+def pt_example(student, ctx):
+    """perceptron_train: learns an AND gate (lr 0.1, 10 epochs)"""
+    import numpy as np
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 0, 0, 1])
+    w, b = student.perceptron_train(X, y, 0.1, 10)
+    return {"w": w, "b": b}
+
+
+@check(points=8, hidden=True, compare=FLOAT, label="")
+def pt_hidden(student, ctx):
+    """perceptron_train: hidden separable data (weights after a few epochs)"""
+    import numpy as np
+
+    rng = ctx.rng()
+    X = rng.normal(size=(30, 2))
+    y = (X @ np.array([1.5, -2.0]) + 0.3 > 0).astype(int)
+    w, b = student.perceptron_train(X, y, float(rng.uniform(0.05, 0.5)), int(rng.integers(2, 6)))
+    return {"w": w, "b": b}
+
+
+# ----------------------------------------------------------------------------------------
+# 4. bce_loss (10 points)
+
+
+@check(points=4, compare=FLOAT, label="loss")
+def bce_example(student, ctx):
+    """bce_loss: four predictions (p = [0.9, 0.2, 0.7, 0.4], y = [1, 0, 1, 0])"""
+    import numpy as np
+
+    return student.bce_loss(np.array([0.9, 0.2, 0.7, 0.4]), np.array([1, 0, 1, 0]))
+
+
+@check(points=6, hidden=True, cases=True, compare=FLOAT, label="loss")
+def bce_hidden(student, ctx):
+    """bce_loss: hidden probabilities and labels"""
+    rng = ctx.rng()
+    out = {}
+    for k in range(3):
+        n = int(rng.integers(5, 40))
+        out[f"case {k + 1}"] = student.bce_loss(rng.uniform(0.02, 0.98, n), rng.integers(0, 2, n))
+    out["one sample"] = student.bce_loss(rng.uniform(0.1, 0.9, 1), rng.integers(0, 2, 1))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# 5. train (16 points)
+
+
+@check(points=6, compare=FLOAT, label="")
+def train_regression(student, ctx):
+    """train: the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"""
+    import numpy as np
+    import torch
+    from torch import nn
+
+    rs = np.random.RandomState(11)
+    x = rs.randint(1, 31, size=15)
+    y = 3 * x + 4 + rs.normal(size=len(x), scale=3)
+    X = torch.tensor(x, dtype=torch.float32).reshape(-1, 1)
+    Y = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
+    torch.manual_seed(0)
+    model = nn.Linear(1, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    losses = student.train(model, nn.MSELoss(), opt, X, Y, 100)
+    return {"losses": losses, "weight": model.weight, "bias": model.bias}
+
+
+@check(points=10, hidden=True, compare=FLOAT, label="")
+def train_hidden(student, ctx):
+    """train: hidden binary classification (Sigmoid, BCELoss, SGD) from fixed initial weights"""
+    import torch
+    from sklearn.datasets import make_blobs
+    from torch import nn
+
+    X, y = make_blobs(n_samples=80, centers=2, center_box=(-3, 3), random_state=ctx.seed % 1000)
+    X = torch.tensor(X, dtype=torch.float32)
+    y = torch.tensor(y, dtype=torch.float32).unsqueeze(1)
+    torch.manual_seed(ctx.seed)
+    model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    losses = student.train(model, nn.BCELoss(), opt, X, y, 25)
+    return {"losses": losses, "weight": model[0].weight, "bias": model[0].bias}
+
+
+# ----------------------------------------------------------------------------------------
+# 6. accuracy (12 points)
+
+
+@check(points=4, compare=allclose(atol=1e-6), label="accuracy")
+def acc_example(student, ctx):
+    """accuracy: a Sigmoid model's (N, 1) probabilities against (N,) labels"""
+    import torch
+
+    probs = torch.tensor([[0.91], [0.12], [0.55], [0.49], [0.03], [0.77], [0.62], [0.30]])
+    y = torch.tensor([1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0])
+    return student.accuracy(probs, y)
+
+
+@check(points=8, hidden=True, cases=True, compare=allclose(atol=1e-6), label="accuracy")
+def acc_hidden(student, ctx):
+    """accuracy: hidden probabilities, (N,) and (N, 1) shapes, another threshold"""
+    import torch
+
+    rng = ctx.rng()
+    n = int(rng.integers(20, 60))
+    p = rng.uniform(0, 1, n)
+    y = (rng.uniform(0, 1, n) < p).astype(float)
+    return {
+        "(N,) arrays": student.accuracy(p, y),
+        "(N, 1) tensor": student.accuracy(
+            torch.tensor(p, dtype=torch.float32).unsqueeze(1), torch.tensor(y, dtype=torch.float32)
+        ),
+        "threshold 0.3": student.accuracy(p, y, threshold=0.3),
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# 7. train_epoch (14 points)
+
+
+@check(points=6, compare=FLOAT, label="")
+def te_example(student, ctx):
+    """train_epoch: one epoch of Flatten + Linear on 60 images, batches of 10"""
+    import torch
+    from torch import nn
+
+    loader = _torch_data(1, 60, 10, ctx.device)
+    model = _linear_model(2, ctx.device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = student.train_epoch(model, loader, nn.CrossEntropyLoss(), opt, ctx.device)
+    return {"mean loss": loss, "bias after the epoch": model[1].bias}
+
+
+@check(points=8, hidden=True, compare=FLOAT, label="")
+def te_hidden(student, ctx):
+    """train_epoch: hidden data whose last batch is smaller than the rest"""
+    import torch
+    from torch import nn
+
+    loader = _torch_data(ctx.seed, 47, 10, ctx.device)
+    model = _linear_model(ctx.seed + 1, ctx.device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    loss = student.train_epoch(model, loader, nn.CrossEntropyLoss(), opt, ctx.device)
+    return {"mean loss": loss, "bias after the epoch": model[1].bias}
+
+
+# ----------------------------------------------------------------------------------------
+# 8. evaluate (12 points)
+
+
+@check(points=5, compare=within(1e-6), label="accuracy")
+def ev_example(student, ctx):
+    """evaluate: accuracy of a fixed model on 60 images, batches of 10"""
+    return student.evaluate(
+        _linear_model(3, ctx.device), _torch_data(4, 60, 10, ctx.device), ctx.device
+    )
+
+
+@check(points=7, hidden=True, compare=within(1e-6), label="accuracy")
+def ev_hidden(student, ctx):
+    """evaluate: a partly trained model on hidden data whose last batch is smaller"""
+    import torch
+    from torch import nn
+
+    model = _linear_model(ctx.seed, ctx.device)
+    loader = _torch_data(ctx.seed + 7, 53, 10, ctx.device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    for x, y in list(loader)[:2]:  # a little training so that accuracy is neither 0 nor 1
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x.to(ctx.device)), y.to(ctx.device)).backward()
+        opt.step()
+    return student.evaluate(model, loader, ctx.device)

@@ -1,0 +1,8 @@
+"""A sandboxed autograder for machine-learning course notebooks."""
+
+__version__ = "0.1.0"
+
+from .checks import check, helper
+from .compare import allclose, exact, within
+
+__all__ = ["__version__", "allclose", "check", "exact", "helper", "within"]

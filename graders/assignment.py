@@ -1,0 +1,148 @@
+"""Assignments: ``assignments/<name>/assignment.toml``, the template, the checks, the reference."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .checks import CheckSuite, load_checks
+from .errors import AssignmentError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission limits; every field can be set in ``[limits]`` of assignment.toml."""
+
+    cell_timeout: float = 60.0  # seconds per notebook cell
+    check_timeout: float = 30.0  # seconds per probe
+    submission_timeout: float = 600.0  # seconds for everything one submission does
+    startup_timeout: float = 60.0  # seconds for the kernel to answer
+    memory_mb: int = 4096  # resident memory of the kernel and its children
+    max_processes: int = 256  # processes and threads
+    max_file_mb: int = 256  # size of any one file the kernel writes
+    tmp_mb: int = 512  # private /tmp
+    max_output_kb: int = 512  # captured output kept per cell or check
+    max_total_output_mb: int = 16  # output the harness accepts per submission, then kills
+    max_restarts: int = 2  # kernel restarts after a crash or a hard timeout
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    version: str
+    root: Path  # assignments/<name>
+    reference_dir: Path | None  # reference/<name>, absent in a student bundle
+    stubs: tuple[str, ...]
+    secret_seed: int
+    limits: Limits
+    data: str | None  # "fashion-mnist" when the template reads that dataset
+    heavy_imports: tuple[str, ...]
+
+    @property
+    def template(self) -> Path:
+        return self.root / "template.ipynb"
+
+    @property
+    def checks_path(self) -> Path:
+        return self.root / "checks.py"
+
+    def load_checks(self) -> CheckSuite:
+        return load_checks(self.checks_path, self.stubs)
+
+    def reference_files(self) -> list[Path]:
+        if self.reference_dir is None or not self.reference_dir.is_dir():
+            return []
+        return sorted(p for p in self.reference_dir.rglob("*.py") if "__pycache__" not in p.parts)
+
+    def reference_submission(self) -> Path:
+        for p in self.reference_files():
+            if p.name == "solution.py":
+                return p
+        raise AssignmentError(f"no reference solution.py under {self.reference_dir}")
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything that can change a grade changes."""
+        h = hashlib.sha256()
+        for p in [self.root / "assignment.toml", self.checks_path, *self.reference_files()]:
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def _limits(table: dict[str, Any], where: Path) -> Limits:
+    known = {f.name: f.type for f in fields(Limits)}
+    unknown = set(table) - set(known)
+    if unknown:
+        raise AssignmentError(f"{where}: unknown limits {sorted(unknown)}; known: {sorted(known)}")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            raise AssignmentError(f"{where}: limits.{key} must be a positive number")
+        values[key] = int(value) if known[key] in ("int", int) else float(value)
+    return replace(DEFAULT_LIMITS, **values)
+
+
+def search_roots() -> list[Path]:
+    """Where assignments are looked for: $GRADER_HOME, the working directory, this checkout."""
+    roots = []
+    if env := os.environ.get("GRADER_HOME"):
+        roots.append(Path(env))
+    roots.append(Path.cwd())
+    roots.append(Path(__file__).resolve().parent.parent)
+    return roots
+
+
+def find_assignment(name: str, home: Path | None = None) -> Assignment:
+    roots = [home] if home is not None else search_roots()
+    candidate = Path(name)
+    if (candidate / "assignment.toml").is_file():
+        return load_assignment(candidate.resolve())
+    for root in roots:
+        d = root / "assignments" / name
+        if (d / "assignment.toml").is_file():
+            return load_assignment(d)
+    available = sorted(
+        {p.parent.name for r in roots for p in (r / "assignments").glob("*/assignment.toml")}
+    )
+    hint = f"; available: {', '.join(available)}" if available else ""
+    raise UsageError(f"no assignment named {name!r}{hint}")
+
+
+def load_assignment(root: Path) -> Assignment:
+    path = root / "assignment.toml"
+    try:
+        cfg = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AssignmentError(f"{path}: {exc}") from exc
+    try:
+        name = str(cfg["name"])
+        stubs = tuple(str(s) for s in cfg["stubs"])
+        grading = cfg.get("grading", {})
+        ref = root.parent.parent / "reference" / name
+        return Assignment(
+            name=name,
+            title=str(cfg.get("title", name)),
+            version=str(cfg.get("version", "0")),
+            root=root,
+            reference_dir=ref if ref.is_dir() else None,
+            stubs=stubs,
+            secret_seed=int(grading.get("secret_seed", 0)),
+            limits=_limits(cfg.get("limits", {}), path),
+            data=grading.get("data"),
+            heavy_imports=tuple(grading.get("heavy_imports", ())),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path}: missing or invalid field: {exc}") from exc

@@ -1,0 +1,293 @@
+"""The ``grader`` command (also ``python -m graders``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assignment import Assignment, find_assignment, search_roots
+from .discover import Submission, discover, load_file
+from .errors import ExitCode, GraderError, UsageError
+from .grade import Prepared, Settings, grade_many, grade_submission, prepare
+from .model import Outcome, Report, Status
+from .reference import default_cache_dir
+from .report import write_run, write_submission
+
+EXIT_CODES = """\
+exit codes:
+  0  single submission: every check passed; bulk: every submission was graded
+  1  single submission graded with points lost
+  2  usage or configuration error (bad arguments, broken assignment)
+  3  a submission could not be graded (not a notebook/module, unreadable)
+  4  harness or infrastructure failure
+"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sandbox",
+        default="auto",
+        choices=["auto", "bwrap", "none"],
+        help="kernel isolation; auto = bwrap where installed (default: auto)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="reference results and generated data (default: ~/.cache/grader)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding FashionMNIST/raw (default: a small synthetic set)",
+    )
+    p.add_argument("--device", default="cpu", choices=["cpu"], help="device for the checks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader",
+        description="Grade machine-learning notebooks in a sandbox against a reference.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"graders {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser(
+        "grade",
+        help="grade one or many submissions",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
+    g.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
+    g.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
+    )
+    g.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="submissions graded at once (default: number of cores)",
+    )
+    g.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    _common(g)
+
+    c = sub.add_parser(
+        "check",
+        help="self-check one submission on the public checks",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("submission", type=Path)
+    c.add_argument(
+        "--assignment", default=None, help="assignment name (default: from the notebook)"
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=Path("grader-feedback"),
+        help="where feedback.html goes (default: grader-feedback)",
+    )
+    _common(c)
+
+    v = sub.add_parser("verify", help="check an assignment: reference 100, template 0")
+    v.add_argument("assignment")
+    _common(v)
+
+    d = sub.add_parser("data", help="write datasets for offline use")
+    d.add_argument("dataset", choices=["fashion-mnist"])
+    d.add_argument(
+        "--synthetic",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="write a small synthetic set in FashionMNIST's format into DIR",
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
+    return Settings(
+        cache_dir=(args.cache_dir or default_cache_dir()).resolve(),
+        sandbox=args.sandbox,
+        device=args.device,
+        data_dir=args.data_dir,
+        **kw,
+    )
+
+
+def _table(reports: list[Report]) -> str:
+    width = max([len(r.submission.id) for r in reports] + [10])
+    lines = [f"{'submission':<{width}}  {'score':>11}  status      failing checks"]
+    for r in sorted(reports, key=lambda r: r.submission.id):
+        bad = sum(t.outcome is not Outcome.PASSED for t in r.tests)
+        detail = r.reason if r.status is not Status.GRADED else (f"{bad}" if bad else "-")
+        lines.append(
+            f"{r.submission.id:<{width}}  {r.score:>5g}/{r.max_score:<5g}  "
+            f"{r.status.value:<10}  {detail}"
+        )
+    return "\n".join(lines)
+
+
+def _check_table(r: Report) -> str:
+    marks = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
+             "missing": "MISSING", "skipped": "SKIP"}  # fmt: skip
+    lines = []
+    for t in r.tests:
+        lines.append(f"  {marks[t.outcome.value]:<8} {t.score:>4g}/{t.max_score:<4g} {t.name}")
+        if t.outcome is not Outcome.PASSED:
+            lines.append(textwrap.indent(textwrap.fill(t.message, 90), " " * 20))
+    return "\n".join(lines)
+
+
+def _done_key(out: Path, sub: Submission) -> str | None:
+    try:
+        data = json.loads((out / sub.id / "report.json").read_text())
+        return str(data["submission"]["inputs_key"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+async def _grade(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    assignment = find_assignment(args.assignment)
+    found = discover(args.inputs)
+    for path, reason in found.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if not found.submissions:
+        raise UsageError("no submissions found in the inputs")
+    p = await prepare(assignment, _settings(args, jobs=args.jobs, force=args.force))
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    total = len(found.submissions)
+    done = 0
+
+    def skip(sub: Submission) -> bool:
+        if args.force:
+            return False
+        return _done_key(out, sub) == p.inputs_key(sub)
+
+    def on_done(report: Report) -> None:
+        nonlocal done
+        done += 1
+        write_submission(out, report)
+        print(
+            f"[{done}/{total}] {report.submission.id}: {report.score:g}/{report.max_score:g} "
+            f"({report.status.value}, {report.execution_time:.1f} s)",
+            file=sys.stderr,
+        )
+
+    already = sum(skip(s) for s in found.submissions)
+    if already:
+        print(f"{already} submission(s) already graded with the same inputs; --force regrades",
+              file=sys.stderr)  # fmt: skip
+    reports = await grade_many(p, found.submissions, on_done, skip)
+    write_run(out)
+    if reports:
+        print(_table(reports))
+    print(f"reports in {out}/ (gradebook.csv, summary.html, <id>/feedback.html)")
+    if any(r.status is Status.ERROR for r in reports):
+        return ExitCode.INTERNAL
+    if any(r.status is Status.UNGRADABLE for r in reports):
+        return ExitCode.UNGRADABLE
+    return ExitCode.OK
+
+
+def _assignment_for(path: Path, name: str | None) -> Assignment:
+    if name:
+        return find_assignment(name)
+    if path.suffix == ".ipynb":
+        try:
+            meta = json.loads(path.read_text()).get("metadata", {}).get("grader", {})
+            if isinstance(meta, dict) and isinstance(meta.get("assignment"), str):
+                return find_assignment(meta["assignment"])
+        except (OSError, ValueError):
+            pass
+    names = sorted(
+        {
+            p.parent.name
+            for r in search_roots()
+            for p in (r / "assignments").glob("*/assignment.toml")
+        }
+    )
+    if len(names) == 1:
+        return find_assignment(names[0])
+    raise UsageError("cannot tell which assignment this is; pass --assignment NAME")
+
+
+async def _check(args: argparse.Namespace) -> int:
+    if not args.submission.is_file():
+        raise UsageError(f"{args.submission}: no such file")
+    assignment = _assignment_for(args.submission, args.assignment)
+    p: Prepared = await prepare(assignment, _settings(args, public_only=True))
+    if p.sandbox.name == "none":
+        print(
+            "note: bubblewrap is not available; your code runs without a sandbox", file=sys.stderr
+        )
+    report = await grade_submission(p, load_file(args.submission))
+    folder = write_submission(args.out, report)
+    print(f"{assignment.title}: public checks for {args.submission} (sandbox: {report.sandbox})")
+    print(_check_table(report))
+    print(report.output)
+    print(f"feedback: {folder / 'feedback.html'}")
+    if report.status is not Status.GRADED:
+        return ExitCode.UNGRADABLE if report.status is Status.UNGRADABLE else ExitCode.INTERNAL
+    return ExitCode.OK if report.all_passed else ExitCode.POINTS_LOST
+
+
+async def _verify(args: argparse.Namespace) -> int:
+    assignment = find_assignment(args.assignment)
+    p = await prepare(assignment, _settings(args))
+    problems = []
+    ref_report = await grade_submission(
+        p, load_file(assignment.reference_submission(), "reference")
+    )
+    tmpl_report = await grade_submission(p, load_file(assignment.template, "template"))
+    for t in ref_report.tests:
+        if t.outcome is not Outcome.PASSED:
+            problems.append(f"the reference fails {t.name!r}: {t.message}")
+    for t in tmpl_report.tests:
+        if t.score > 0:
+            problems.append(f"the untouched template earns points on {t.name!r}")
+        if t.outcome is Outcome.SKIPPED:
+            problems.append(f"{t.name!r} is never reached on the template: {t.message}")
+    if abs(p.suite.total_points - 100) > 1e-9:
+        problems.append(f"points total {p.suite.total_points:g}, not 100")
+    print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")
+    print(f"  reference: {ref_report.score:g}/{ref_report.max_score:g}")
+    print(f"  template:  {tmpl_report.score:g}/{tmpl_report.max_score:g}")
+    for msg in problems:
+        print(f"  PROBLEM: {msg}")
+    print("verify: ok" if not problems else f"verify: {len(problems)} problem(s)")
+    return ExitCode.OK if not problems else ExitCode.USAGE
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "data":
+            from .data import write_fashion_mnist
+
+            root = write_fashion_mnist(args.synthetic)
+            print(f"synthetic FashionMNIST-format data written to {root}/FashionMNIST/raw")
+            return ExitCode.OK
+        runner = {"grade": _grade, "check": _check, "verify": _verify}[args.command]
+        return int(asyncio.run(runner(args)))
+    except GraderError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("grader: interrupted; finished reports are kept, rerun to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,159 @@
+"""The safe codec: how values cross the sandbox boundary.
+
+Inside the kernel, probe results are encoded as JSON in which numeric arrays appear as
+``{"__ndarray__": {"dtype": "<f8", "shape": [3], "data": "<base64>"}}``. The harness decodes
+with ``json.loads`` and ``numpy.frombuffer`` on a whitelist of dtypes: data only, never pickle,
+never code. Anything malformed raises :class:`CodecError`.
+
+The encoder half lives in ``graders/runtime.py`` (it runs inside the kernel, where this
+package is not importable); this module is the trusted decoder plus an encoder for the
+harness's own use and tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+ARRAY_KEY = "__ndarray__"
+OPAQUE_KEY = "__opaque__"
+TUPLE_KEY = "__tuple__"
+
+# Only plain numeric dtypes may cross; object, void and string dtypes never do.
+ALLOWED_DTYPES = frozenset(
+    f"{order}{kind}{size}"
+    for order in "<>|"
+    for kind, sizes in (("f", (2, 4, 8)), ("i", (1, 2, 4, 8)), ("u", (1, 2, 4, 8)), ("b", (1,)))
+    for size in sizes
+)
+MAX_DEPTH = 32
+MAX_ELEMENTS = 10_000_000
+
+
+class CodecError(ValueError):
+    """The probe's payload is not well-formed data."""
+
+
+class Opaque:
+    """A value the kernel could not encode; only its type name and a short repr cross."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and (self.type_name, self.text) == (
+            other.type_name,
+            other.text,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.type_name, self.text))
+
+
+def _decode_array(spec: Any) -> np.ndarray[Any, Any]:
+    if not isinstance(spec, dict) or set(spec) != {"dtype", "shape", "data"}:
+        raise CodecError("malformed array")
+    dtype, shape, data = spec["dtype"], spec["shape"], spec["data"]
+    if dtype not in ALLOWED_DTYPES:
+        raise CodecError(f"dtype {dtype!r} is not allowed")
+    if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise CodecError("malformed array shape")
+    if len(shape) > MAX_DEPTH or math.prod(shape) > MAX_ELEMENTS:
+        raise CodecError("array too large")
+    if not isinstance(data, str):
+        raise CodecError("malformed array data")
+    raw = base64.b64decode(data.encode("ascii"), validate=True)
+    dt = np.dtype(dtype)
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise CodecError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+
+
+def _decode(obj: Any, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise CodecError("value nested too deeply")
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, list):
+        return [_decode(v, depth + 1) for v in obj]
+    if isinstance(obj, dict):
+        if ARRAY_KEY in obj:
+            if len(obj) != 1:
+                raise CodecError("malformed array")
+            return _decode_array(obj[ARRAY_KEY])
+        if TUPLE_KEY in obj:
+            items = obj[TUPLE_KEY]
+            if len(obj) != 1 or not isinstance(items, list):
+                raise CodecError("malformed tuple")
+            return tuple(_decode(v, depth + 1) for v in items)
+        if OPAQUE_KEY in obj:
+            spec = obj[OPAQUE_KEY]
+            if (
+                len(obj) != 1
+                or not isinstance(spec, dict)
+                or not isinstance(spec.get("type"), str)
+                or not isinstance(spec.get("repr"), str)
+            ):
+                raise CodecError("malformed opaque value")
+            return Opaque(spec["type"][:100], spec["repr"][:300])
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise CodecError("dict keys must be strings")
+            out[k] = _decode(v, depth + 1)
+        return out
+    raise CodecError(f"unexpected JSON value of type {type(obj).__name__}")
+
+
+def decode(text: str | bytes) -> Any:
+    """Decode a payload produced by the in-kernel encoder. Raises CodecError."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"not valid JSON: {exc}") from None
+    try:
+        return _decode(obj)
+    except (ValueError, TypeError, RecursionError) as exc:
+        if isinstance(exc, CodecError):
+            raise
+        raise CodecError(str(exc)) from None
+
+
+def encode(value: Any) -> str:
+    """Encode plain data the same way the kernel does (used for the reference cache)."""
+
+    def enc(v: Any) -> Any:
+        if isinstance(v, np.ndarray):
+            a = np.array(v, order="C", copy=True)  # not ascontiguousarray: it makes 0-d 1-d
+            if a.dtype.str not in ALLOWED_DTYPES:
+                raise CodecError(f"dtype {a.dtype.str!r} is not allowed")
+            return {
+                ARRAY_KEY: {
+                    "dtype": a.dtype.str,
+                    "shape": list(a.shape),
+                    "data": base64.b64encode(a.tobytes()).decode("ascii"),
+                }
+            }
+        if isinstance(v, np.generic):
+            return v.item()
+        if isinstance(v, tuple):
+            return {TUPLE_KEY: [enc(x) for x in v]}
+        if isinstance(v, list):
+            return [enc(x) for x in v]
+        if isinstance(v, dict):
+            return {str(k): enc(x) for k, x in v.items()}
+        if isinstance(v, Opaque):
+            return {OPAQUE_KEY: {"type": v.type_name, "repr": v.text}}
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        raise CodecError(f"cannot encode {type(v).__name__}")
+
+    return json.dumps(enc(value))

@@ -1,0 +1,226 @@
+"""Comparators: run in the harness, on decoded data, and explain a mismatch to a student.
+
+A comparator returns a :class:`Verdict`. ``message`` may quote values (shown for public
+checks); ``hint`` never quotes expected values or inputs (shown for hidden checks).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .codec import Opaque
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    message: str = ""
+    hint: str = ""
+
+    @classmethod
+    def ok(cls) -> Verdict:
+        return cls(True)
+
+    @classmethod
+    def fail(cls, message: str, hint: str | None = None) -> Verdict:
+        return cls(False, message, hint if hint is not None else message)
+
+
+class Comparator(Protocol):
+    def __call__(self, expected: Any, got: Any, label: str) -> Verdict: ...
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    if isinstance(v, np.ndarray):
+        if v.size <= 6:
+            return np.array2string(v, precision=6, separator=", ")
+        return f"an array of shape {tuple(v.shape)}"
+    if isinstance(v, Opaque):
+        return f"a {v.type_name}"
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(v: Any) -> str:
+    if v is None:
+        return "None"
+    if isinstance(v, bool):
+        return "a bool"
+    if isinstance(v, (int, float, np.number)):
+        return "a number"
+    if isinstance(v, np.ndarray):
+        return f"an array of shape {tuple(v.shape)}" if v.ndim else "a number"
+    if isinstance(v, (list, tuple)):
+        return f"a {type(v).__name__} of {len(v)} items"
+    if isinstance(v, dict):
+        return "a dict"
+    if isinstance(v, Opaque):
+        return f"a {v.type_name} ({v.text})"
+    return f"a {type(v).__name__}"
+
+
+def as_numeric(v: Any) -> np.ndarray[Any, Any] | None:
+    """A number, array or (nested) list of numbers as an array; None if it is not one."""
+    if isinstance(v, bool):
+        return np.asarray(v)
+    if isinstance(v, (int, float, np.number, np.ndarray)):
+        return np.asarray(v)
+    if isinstance(v, (list, tuple)):
+        parts = [as_numeric(x) for x in v]
+        if any(p is None for p in parts):
+            return None
+        try:
+            return np.asarray(parts)
+        except ValueError:  # ragged
+            return None
+    return None
+
+
+def _index(shape: tuple[int, ...], flat: int) -> str:
+    idx = np.unravel_index(flat, shape) if shape else ()
+    return "".join(f"[{i}]" for i in idx)
+
+
+@dataclass(frozen=True)
+class AllClose:
+    """Numbers and arrays equal within tolerances; dicts and tuples compared item by item."""
+
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    check_shape: bool = True
+    dtype_kinds: str | None = None  # e.g. "iub": the result must be integer-valued typed
+
+    def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        if isinstance(expected, dict):
+            if not isinstance(got, dict):
+                return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
+            for key in expected:
+                if key not in got:
+                    return Verdict.fail(f"{label}: missing {key!r}")
+                v = self(expected[key], got[key], f"{label}[{key!r}]" if label else key)
+                if not v.passed:
+                    return v
+            return Verdict.ok()
+        if isinstance(expected, tuple) and not isinstance(got, tuple | list):
+            return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
+        if isinstance(expected, tuple) and any(isinstance(e, dict | tuple) for e in expected):
+            if len(got) != len(expected):
+                return Verdict.fail(
+                    f"{label}: expected {len(expected)} items, got {len(got)}",
+                    f"{label} has the wrong number of items: got {len(got)}",
+                )
+            for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+                v = self(e, g, f"{label}[{i}]")
+                if not v.passed:
+                    return v
+            return Verdict.ok()
+        exp = as_numeric(expected)
+        act = as_numeric(got)
+        if exp is None:
+            return Exact()(expected, got, label)
+        if act is None:
+            return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
+        if self.dtype_kinds is not None and act.dtype.kind not in self.dtype_kinds:
+            return Verdict.fail(
+                f"{label}: expected integer values (0/1), got dtype {act.dtype}",
+            )
+        if self.check_shape and exp.shape != act.shape:
+            if exp.size == act.size and exp.size > 1:
+                note = " (same number of values: check for a missing reshape/flatten)"
+            elif exp.ndim == 1 and act.ndim == 1:
+                note = f" ({len(act)} values where {len(exp)} were expected)"
+            else:
+                note = ""
+            return Verdict.fail(
+                f"{label}: shape: expected {exp.shape}, got {act.shape}{note}",
+                f"{label} has the wrong shape: got {act.shape}",
+            )
+        if not self.check_shape:
+            if exp.size != act.size:
+                return Verdict.fail(
+                    f"{label}: expected {exp.size} values, got {act.size}",
+                    f"{label} has the wrong number of values: got {act.size}",
+                )
+            act = act.reshape(exp.shape)
+        try:
+            e = exp.astype(np.float64)
+            a = act.astype(np.float64)
+        except (TypeError, ValueError):
+            return Verdict.fail(f"{label}: expected numbers, got {_kind(got)}")
+        close = np.isclose(a, e, rtol=self.rtol, atol=self.atol, equal_nan=True)
+        if bool(np.all(close)):
+            return Verdict.ok()
+        bad = int(np.flatnonzero(~close.ravel())[0])
+        where = f"{label}{_index(e.shape, bad)}"
+        n_bad = int((~close).sum())
+        more = f" ({n_bad} of {close.size} values differ)" if close.size > 1 else ""
+        ev, av = e.ravel()[bad], a.ravel()[bad]
+        if math.isnan(av):
+            return Verdict.fail(f"{where}: got NaN{more}", f"{where} is NaN{more}")
+        return Verdict.fail(
+            f"{where}: expected {_fmt(ev)}, got {_fmt(av)}{more}",
+            f"{where} differs from the expected value{more}",
+        )
+
+
+@dataclass(frozen=True)
+class Exact:
+    """Equal values (after turning sequences into arrays where both are numeric)."""
+
+    def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        exp, act = as_numeric(expected), as_numeric(got)
+        if exp is not None and act is not None:
+            if exp.shape != act.shape:
+                return Verdict.fail(
+                    f"{label}: shape: expected {exp.shape}, got {act.shape}",
+                    f"{label} has the wrong shape: got {act.shape}",
+                )
+            neq = exp != act
+            if not bool(np.any(neq)):
+                return Verdict.ok()
+            bad = int(np.flatnonzero(neq.ravel())[0])
+            where = f"{label}{_index(exp.shape, bad)}"
+            return Verdict.fail(
+                f"{where}: expected {_fmt(exp.ravel()[bad])}, got {_fmt(act.ravel()[bad])}",
+                f"{where} differs from the expected value",
+            )
+        if expected == got:
+            return Verdict.ok()
+        return Verdict.fail(
+            f"{label}: expected {_fmt(expected)}, got {_fmt(got)}",
+            f"{label}: got {_kind(got)}, which is not the expected value",
+        )
+
+
+@dataclass(frozen=True)
+class Within:
+    """A number within an absolute distance of the expected one (e.g. an accuracy)."""
+
+    delta: float
+
+    def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        return AllClose(rtol=0.0, atol=self.delta)(expected, got, label)
+
+
+def allclose(
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    *,
+    check_shape: bool = True,
+    dtype_kinds: str | None = None,
+) -> AllClose:
+    return AllClose(rtol=rtol, atol=atol, check_shape=check_shape, dtype_kinds=dtype_kinds)
+
+
+def exact() -> Exact:
+    return Exact()
+
+
+def within(delta: float) -> Within:
+    return Within(delta)

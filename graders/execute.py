@@ -1,0 +1,591 @@
+"""Execute a submission in a sandboxed kernel and run the checks' probes in it.
+
+One :class:`KernelSession` per submission: it starts an ipykernel inside the sandbox (ipc
+transport, message interrupts), runs the prelude that installs the in-kernel runtime, runs the
+notebook's cells with nbclient (errors allowed, per-cell timeout, ``skip-grading`` cells
+skipped, output capped), then one probe per check on the channel that output cannot forge:
+the probe's value comes back in the ``user_expressions`` of its own ``execute_reply`` (the
+shell channel), never from anything printed or written. A kernel that dies or hangs is killed,
+restarted and the cells that defined the names are run again; a disposable kernel is killed,
+never shut down politely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import ensure_async
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+from .assignment import Limits
+from .checks import Check
+from .codec import CodecError, decode
+from .sandbox import Cgroup, Sandbox, SandboxSpec
+
+SKIP_TAG = "skip-grading"
+PAYLOAD_MIME = "application/vnd.grader.probe+json"
+RUNTIME_SOURCE = (Path(__file__).parent / "runtime.py").read_text()
+PRELUDE = (
+    "import types as _grader_types\n"
+    "_grader_mod = _grader_types.ModuleType('grader_runtime')\n"
+    f"exec(compile({RUNTIME_SOURCE!r}, '<grader-runtime>', 'exec'), _grader_mod.__dict__)\n"
+    "_grader_mod.install(globals())\n"
+    "del _grader_types, _grader_mod\n"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [truncated: {len(text) - limit:,} more characters]"
+
+
+@dataclass
+class CellRecord:
+    index: int
+    status: str  # ok | error | timeout | died | skipped
+    error: dict[str, Any] | None = None
+    output: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class ProbeResult:
+    kind: str  # value | missing | not_implemented | error | timeout | died | invalid | skipped
+    value: Any = None
+    error: dict[str, Any] | None = None
+    output: str = ""
+    duration: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class Execution:
+    cells: list[CellRecord] = field(default_factory=list)
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)  # kernel deaths, restarts, limits hit
+    timings: dict[str, float] = field(default_factory=dict)
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    """What runs in the kernel: code cells of a notebook, or a module as one cell."""
+
+    cells: tuple[str, ...]
+    skipped: tuple[int, ...]
+    files: dict[str, bytes]  # copied into the work dir
+
+    @classmethod
+    def from_notebook(cls, nb: NotebookNode, files: dict[str, bytes]) -> Source:
+        cells, skipped = [], []
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+                skipped.append(i)
+                cells.append("")
+            else:
+                cells.append(cell.source)
+        return cls(tuple(cells), tuple(skipped), files)
+
+    @classmethod
+    def from_module(cls, name: str, data: bytes) -> Source:
+        run = (
+            "import runpy as _grader_runpy\n"
+            f"globals().update(_grader_runpy.run_path({name!r}, run_name='submission'))\n"
+            "del _grader_runpy\n"
+        )
+        return cls((run,), (), {name: data})
+
+
+class SandboxedKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    """A kernel manager whose kernel command runs inside a sandbox, over ipc."""
+
+    def configure(self, sandbox: Sandbox, spec: SandboxSpec, cgroup: Cgroup | None) -> None:
+        self._sandbox = sandbox
+        self._spec = spec
+        self._cgroup = cgroup
+        self.transport = "ipc"
+        self.ip = str(spec.runtime / "k")
+        self.connection_file = str(spec.runtime / "kernel.json")
+        # Signals would go to the sandbox's outer process and kill it (findings, pitfall 9).
+        if self.kernel_spec is not None:
+            self.kernel_spec.interrupt_mode = "message"
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return self._sandbox.wrap(list(cmd), self._spec, self._cgroup)
+
+    def write_connection_file(self, **kwargs: Any) -> None:
+        super().write_connection_file(**kwargs)
+        if self._sandbox.uid is not None:  # uid 65534 must read it (findings, pitfall 1)
+            os.chown(self.connection_file, self._sandbox.uid, self._sandbox.uid)
+
+
+class _CappedClient(NotebookClient):  # type: ignore[misc]
+    """nbclient keeps every byte of output (500 MB in RAM for a 500 MB print); we don't."""
+
+    def setup_caps(self, per_cell: int, total: int, session: KernelSession) -> None:
+        self._per_cell = per_cell
+        self._total = total
+        self._cell_bytes: dict[int, int] = {}
+        self._session = session
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
+        size = _msg_size(msg)
+        self._session.output_bytes += size
+        if self._session.output_bytes > self._total:
+            self._session.kill("output limit")
+            return None
+        used = self._cell_bytes.get(cell_index, 0)
+        self._cell_bytes[cell_index] = used + size
+        if used + size > self._per_cell:
+            if used <= self._per_cell:
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream", name="stderr", text="\n[output truncated by the grader]\n"
+                    )
+                )
+            return None
+        return super().output(outs, msg, display_id, cell_index)  # type: ignore[no-any-return]
+
+
+def _msg_size(msg: dict[str, Any]) -> int:
+    c = msg.get("content", {})
+    n = len(c.get("text", "") or "")
+    for v in (c.get("data") or {}).values():
+        n += len(v) if isinstance(v, str) else len(json.dumps(v))
+    n += sum(len(t) for t in c.get("traceback", []) or [])
+    return n
+
+
+def _cell_output(cell: NotebookNode, limit: int) -> tuple[str, dict[str, Any] | None]:
+    text, error = [], None
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            text.append(out.text)
+        elif out.output_type == "error":
+            error = {
+                "type": out.ename,
+                "message": truncate(strip_ansi(out.evalue), 2000),
+                "traceback": truncate(strip_ansi("\n".join(out.traceback)), 8000),
+            }
+    return truncate("".join(text), limit), error
+
+
+class KernelSession:
+    """One sandboxed kernel for one submission; an async context manager that kills it."""
+
+    def __init__(self, sandbox: Sandbox, limits: Limits, data: Path | None) -> None:
+        self.sandbox = sandbox
+        self.limits = limits
+        self.data = data
+        self.output_bytes = 0
+        self.events: list[str] = []
+        self._km: SandboxedKernelManager | None = None
+        self._client: _CappedClient | None = None
+        self._cgroup: Cgroup | None = None
+        self._killed_for: str | None = None
+        self._dir = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.work = self._dir / "w"
+        self.runtime = self._dir / "r"
+        self.work.mkdir()
+        self.runtime.mkdir()
+
+    async def __aenter__(self) -> KernelSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def place_files(self, files: dict[str, bytes]) -> None:
+        for name, data in files.items():
+            target = self.work / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if self.sandbox.uid is not None:
+            for root, dirs, names in os.walk(self._dir):
+                for n in [*dirs, *names]:
+                    os.chown(os.path.join(root, n), self.sandbox.uid, self.sandbox.uid)
+            for d in (self.work, self.runtime):
+                os.chown(d, self.sandbox.uid, self.sandbox.uid)
+
+    async def start(self) -> None:
+        """Start (or restart) the kernel and install the runtime."""
+        await self._stop()
+        self._killed_for = None
+        spec = SandboxSpec(self.work, self.runtime, self.data, self.limits)
+        if self.sandbox.uses_cgroups():
+            self._cgroup = Cgroup.create(self.limits)
+            if self._cgroup is None and "no cgroup" not in " ".join(self.events):
+                self.events.append("no cgroup available: memory is not limited per kernel")
+        km = SandboxedKernelManager()
+        km.configure(self.sandbox, spec, self._cgroup)
+        self._km = km
+        env = self.sandbox.env(spec)
+        client = _CappedClient(
+            nbformat.v4.new_notebook(),
+            km=km,
+            timeout=int(self.limits.cell_timeout),
+            startup_timeout=int(self.limits.startup_timeout),
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            record_timing=False,
+            skip_cells_with_tag=SKIP_TAG,
+            iopub_timeout=5,
+        )
+        client.setup_caps(
+            self.limits.max_output_kb * 1024, self.limits.max_total_output_mb << 20, self
+        )
+        self._client = client
+        # The kernel's own stdout/stderr never reach the instructor's terminal; what the
+        # student prints arrives over iopub (ipykernel forwards fd-level output there too).
+        await km.start_kernel(
+            env=env, cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        await client.async_start_new_kernel_client()
+        await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+
+    def kill(self, reason: str) -> None:
+        """Kill the kernel and everything it started, now."""
+        self._killed_for = self._killed_for or reason
+        km = self._km
+        if km is not None and km.has_kernel:
+            proc = getattr(km.provisioner, "process", None)
+            if proc is not None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    proc.kill()
+                except ProcessLookupError:
+                    pass
+        if self._cgroup is not None:
+            self._cgroup.kill_all()
+
+    def death_reason(self) -> str:
+        """Why the kernel is gone, as precisely as the machine can tell."""
+        if self._killed_for:
+            return self._killed_for
+        if self._cgroup is not None and self._cgroup.oom_killed():
+            return "memory limit"
+        return "kernel died"
+
+    async def _stop(self) -> None:
+        if self._km is not None:
+            self.kill(self._killed_for or "stopped")
+            if self._client is not None and self._client.kc is not None:
+                self._client.kc.stop_channels()
+                self._client.kc = None
+            try:
+                await asyncio.wait_for(self._km._async_wait(), 5)
+            except Exception:  # the process is already reaped, or refuses to be
+                pass
+            try:
+                await ensure_async(self._km.cleanup_resources())
+            except Exception:
+                pass
+            self._km = None
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+
+    async def close(self) -> None:
+        try:
+            await self._stop()
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    async def _execute_quiet(self, code: str, timeout: float) -> dict[str, Any]:
+        """Run harness code (not the student's); return the execute_reply content."""
+        assert self._client is not None and self._client.kc is not None
+        kc = self._client.kc
+        msg_id = kc.execute(code, silent=True, store_history=False)
+        return await self._reply(msg_id, timeout)
+
+    async def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+        assert self._client is not None and self._client.kc is not None
+        kc = self._client.kc
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            try:
+                msg = await kc.get_shell_msg(timeout=min(left, 1.0))  # type: ignore[attr-defined]
+            except Exception:  # queue.Empty: check that the kernel still lives
+                if not await self._alive():
+                    raise DeadKernelError("kernel died") from None
+                continue
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg["content"]  # type: ignore[no-any-return]
+
+    async def _alive(self) -> bool:
+        return bool(self._km is not None and await self._km.is_alive())
+
+    async def run_cell(self, index: int, source: str) -> CellRecord:
+        assert self._client is not None
+        cell = nbformat.v4.new_code_cell(source)
+        cells = self._client.nb.cells  # nbclient stores the executed cell back by index
+        while len(cells) <= index:
+            cells.append(nbformat.v4.new_code_cell(""))
+        start = time.monotonic()
+        hard = self.limits.cell_timeout + 10  # nbclient interrupts; a C-level loop ignores it
+        record = CellRecord(index, "ok")
+        try:
+            await asyncio.wait_for(self._client.async_execute_cell(cell, index), hard)
+            # nbclient's interrupt after its timeout shows up as a KeyboardInterrupt error.
+            if time.monotonic() - start >= self.limits.cell_timeout:
+                record.status = "timeout"
+        except (asyncio.TimeoutError, CellTimeoutError):
+            record.status = "timeout"
+            self.kill(f"cell {index + 1} ran past {self.limits.cell_timeout:g} s")
+        except DeadKernelError:
+            record.status = "died"
+        record.duration = time.monotonic() - start
+        record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
+        if record.status == "ok" and err is not None:
+            record.status = "error"
+        if record.status == "timeout" and err is None:
+            err = {
+                "type": "Timeout",
+                "message": f"the cell ran past {self.limits.cell_timeout:g} s",
+            }
+        if record.status == "died":
+            err = {"type": "KernelDied", "message": self.death_reason()}
+        record.error = err
+        return record
+
+    async def probe(self, check: Check, ctx: dict[str, Any], timeout: float) -> ProbeResult:
+        assert self._client is not None and self._client.kc is not None
+        kc = self._client.kc
+        code = (
+            "if '__grader_rt__' not in globals():\n"
+            f"    exec({PRELUDE!r})\n"
+            f"__grader_rt__.run({check.source!r}, {check.func_name!r}, {json.dumps(ctx)!r})\n"
+        )
+        start = time.monotonic()
+        msg_id = kc.execute(
+            code,
+            silent=False,
+            store_history=False,
+            user_expressions={"r": "__grader_rt__.take()"},
+            stop_on_error=False,
+        )
+        output = _OutputCollector(msg_id, self.limits.max_output_kb * 1024)
+        reader = asyncio.ensure_future(output.read(kc))
+        try:
+            try:
+                content = await self._reply(msg_id, timeout)
+            except TimeoutError:
+                await self._km.interrupt_kernel()  # type: ignore[union-attr]
+                try:
+                    await self._reply(msg_id, 5)
+                except (TimeoutError, DeadKernelError):
+                    self.kill(f"check ran past {timeout:g} s and ignored the interrupt")
+                return ProbeResult(
+                    "timeout", output=output.text(), duration=time.monotonic() - start,
+                    note=f"ran past {timeout:g} s",
+                )  # fmt: skip
+            except DeadKernelError:
+                return ProbeResult(
+                    "died", output=output.text(), duration=time.monotonic() - start,
+                    note=self.death_reason(),
+                )  # fmt: skip
+            await asyncio.sleep(0)  # let the reader take what has arrived
+        finally:
+            try:
+                await asyncio.wait_for(asyncio.shield(reader), 0.5)
+            except (asyncio.TimeoutError, Exception):
+                pass
+            reader.cancel()
+        duration = time.monotonic() - start
+        result = _decode_reply(content)
+        result.output = output.text()
+        result.duration = duration
+        return result
+
+
+class _OutputCollector:
+    """The student's prints during one probe, kept for feedback (capped), never trusted."""
+
+    def __init__(self, msg_id: str, limit: int) -> None:
+        self.msg_id = msg_id
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+
+    async def read(self, kc: Any) -> None:
+        while True:
+            try:
+                msg = await kc.get_iopub_msg(timeout=1)
+            except Exception:
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "stream" and self.size < self.limit:
+                self.parts.append(content.get("text", "")[: self.limit - self.size])
+                self.size += len(self.parts[-1])
+            elif kind == "status" and content.get("execution_state") == "idle":
+                return
+
+    def text(self) -> str:
+        return truncate("".join(self.parts), self.limit)
+
+
+def _decode_reply(content: dict[str, Any]) -> ProbeResult:
+    expr = (content.get("user_expressions") or {}).get("r") or {}
+    payload = (expr.get("data") or {}).get(PAYLOAD_MIME) if expr.get("status") == "ok" else None
+    if not isinstance(payload, str) or not payload:
+        return ProbeResult(
+            "invalid", note="the check produced no result (was the kernel tampered with?)"
+        )
+    try:
+        raw = json.loads(payload)
+    except ValueError:
+        return ProbeResult("invalid", note="the check's result was not valid data")
+    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+        return ProbeResult("invalid", note="the check's result was not valid data")
+    kind = raw["kind"]
+    if kind == "value":
+        try:
+            value = decode(json.dumps(raw.get("value")))
+        except CodecError as exc:
+            return ProbeResult("invalid", note=f"the result could not be read: {exc}")
+        return ProbeResult("value", value=value)
+    if kind == "missing":
+        return ProbeResult("missing", note=str(raw.get("name", ""))[:100])
+    if kind in ("error", "not_implemented"):
+        err = raw.get("error")
+        return ProbeResult(kind, error=_clean_error(err))
+    if kind == "interrupted":
+        return ProbeResult("timeout")
+    return ProbeResult("invalid", note="the check's result was not valid data")
+
+
+def _clean_error(err: Any) -> dict[str, Any]:
+    """The kernel's description of an exception, reduced to strings we can render safely."""
+    if not isinstance(err, dict):
+        return {"type": "Error", "message": "", "frames": []}
+    frames = []
+    for f in err.get("frames", [])[:20] if isinstance(err.get("frames"), list) else []:
+        if isinstance(f, dict):
+            frames.append(
+                {
+                    "where": str(f.get("where", ""))[:200],
+                    "lineno": f.get("lineno") if isinstance(f.get("lineno"), int) else None,
+                    "name": str(f.get("name", ""))[:200],
+                    "line": str(f.get("line", ""))[:300],
+                }
+            )
+    return {
+        "type": str(err.get("type", "Error"))[:100],
+        "message": str(err.get("message", ""))[:2000],
+        "frames": frames,
+    }
+
+
+async def execute_submission(
+    source: Source,
+    checks: Sequence[Check],
+    sandbox: Sandbox,
+    limits: Limits,
+    *,
+    seed_for: dict[str, int],
+    device: str,
+    data: Path | None,
+) -> Execution:
+    """Run the cells, then the probes; never raises for anything the submission does."""
+    ex = Execution()
+    t0 = time.monotonic()
+    deadline = t0 + limits.submission_timeout
+    restarts = 0
+    ok_cells: list[int] = []
+
+    async with KernelSession(sandbox, limits, data) as ks:
+        ks.place_files(source.files)
+
+        async def restart(reason: str) -> bool:
+            nonlocal restarts
+            if restarts >= limits.max_restarts or time.monotonic() > deadline:
+                ex.events.append(f"{reason}; not restarted (restart limit reached)")
+                return False
+            restarts += 1
+            ex.events.append(f"{reason}; kernel restarted and cells {_ranges(ok_cells)} re-run")
+            await ks.start()
+            for i in ok_cells:
+                await ks.run_cell(i, source.cells[i])
+            return True
+
+        await ks.start()
+        ex.timings["kernel_start"] = time.monotonic() - t0
+        alive = True
+        for i, code in enumerate(source.cells):
+            if i in source.skipped or not code.strip():
+                ex.cells.append(CellRecord(i, "skipped"))
+                continue
+            if time.monotonic() > deadline:
+                ex.timed_out = True
+                ex.cells.append(CellRecord(i, "skipped"))
+                continue
+            if not alive:
+                ex.cells.append(CellRecord(i, "skipped"))
+                continue
+            rec = await ks.run_cell(i, code)
+            ex.cells.append(rec)
+            if rec.status in ("ok", "error"):
+                ok_cells.append(i)
+            elif rec.status in ("died", "timeout") and not await ks._alive():
+                alive = await restart(f"cell {i + 1}: {ks.death_reason()}")
+        t1 = time.monotonic()
+        ex.timings["cells"] = t1 - t0 - ex.timings["kernel_start"]
+
+        for chk in checks:
+            if not alive:
+                ex.probes[chk.name] = ProbeResult(
+                    "skipped", note="the kernel could not be restarted"
+                )
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                ex.timed_out = True
+                ex.probes[chk.name] = ProbeResult("skipped", note="the submission ran out of time")
+                continue
+            timeout = min(chk.timeout or limits.check_timeout, left)
+            ctx = {"seed": seed_for[chk.name], "device": device}
+            res = await ks.probe(chk, ctx, timeout)
+            ex.probes[chk.name] = res
+            if res.kind in ("died", "timeout") and not await ks._alive():
+                alive = await restart(f"check {chk.name!r}: {res.note or ks.death_reason()}")
+        ex.timings["checks"] = time.monotonic() - t1
+        ex.events.extend(e for e in ks.events if e not in ex.events)
+    ex.timings["total"] = time.monotonic() - t0
+    return ex
+
+
+def _ranges(idx: list[int]) -> str:
+    return ", ".join(str(i + 1) for i in idx) if idx else "(none)"

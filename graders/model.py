@@ -1,0 +1,120 @@
+"""The one result model every renderer (JSON, Gradescope, HTML, terminal, CSV) reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+
+
+class Outcome(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    MISSING = "missing"
+    SKIPPED = "skipped"
+
+
+class Status(str, enum.Enum):
+    GRADED = "graded"
+    UNGRADABLE = "ungradable"
+    ERROR = "error"  # the harness failed on this submission
+
+
+@dataclass
+class CheckResult:
+    name: str
+    stub: str
+    outcome: Outcome
+    score: float
+    max_score: float
+    hidden: bool
+    message: str  # what the student reads; never expected values of a hidden check
+    expected: str | None = None  # short renderings, public checks only
+    got: str | None = None
+    error: dict[str, Any] | None = None  # the student's exception: type, message, frames
+    output: str = ""  # what the student's code printed during the check
+    duration: float = 0.0
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "passed" if self.outcome is Outcome.PASSED else "failed"
+
+
+@dataclass
+class SubmissionInfo:
+    id: str
+    path: str
+    kind: str  # notebook | module | other
+    sha256: str
+    inputs_key: str = ""  # a rerun with the same key is skipped
+    student: str | None = None
+
+
+@dataclass
+class Report:
+    submission: SubmissionInfo
+    assignment: dict[str, str]
+    harness: dict[str, str]
+    status: Status
+    score: float
+    max_score: float
+    tests: list[CheckResult] = field(default_factory=list)
+    execution_time: float = 0.0
+    output: str = ""  # the summary a student reads first
+    reason: str = ""  # why a submission is ungradable or errored
+    device: dict[str, str] = field(default_factory=dict)
+    sandbox: str = ""
+    data: str = "none"  # real | synthetic | none: which dataset the kernel saw
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def all_passed(self) -> bool:
+        return self.status is Status.GRADED and all(t.outcome is Outcome.PASSED for t in self.tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        """report.json: a superset of Gradescope's results.json (see graders/schema)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "score": round(self.score, 4),
+            "max_score": self.max_score,
+            "status": self.status.value,
+            "reason": self.reason,
+            "execution_time": round(self.execution_time, 3),
+            "output": self.output,
+            "tests": [
+                {
+                    "name": t.name,
+                    "stub": t.stub,
+                    "score": round(t.score, 4),
+                    "max_score": t.max_score,
+                    "status": t.status,
+                    "outcome": t.outcome.value,
+                    "output": t.message,
+                    "visibility": "visible",
+                    "hidden": t.hidden,
+                    "expected": t.expected,
+                    "got": t.got,
+                    "error": t.error,
+                    "stdout": t.output,
+                    "duration": round(t.duration, 3),
+                    "cases": t.cases,
+                }
+                for t in self.tests
+            ],
+            "submission": asdict(self.submission),
+            "assignment": self.assignment,
+            "harness": self.harness,
+            "device": self.device,
+            "sandbox": self.sandbox,
+            "data": self.data,
+            "cells": self.cells,
+            "events": self.events,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }

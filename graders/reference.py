@@ -1,0 +1,133 @@
+"""The reference side: the same probes, run once on the reference solution, cached on disk.
+
+The cache key covers everything that can change an expected value: the assignment's files
+(config, checks, reference), the in-kernel runtime, the harness version, the library versions
+and the device. The reference is trusted code and runs without a sandbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assignment import Assignment
+from .checks import CheckSuite
+from .codec import CodecError, decode, encode
+from .errors import AssignmentError
+from .execute import RUNTIME_SOURCE, ProbeResult, Source, execute_submission
+from .sandbox import NoSandbox
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "torch", "torchvision", "scikit-learn", "ipykernel"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def seeds(assignment: Assignment, suite: CheckSuite) -> dict[str, int]:
+    """Each check's seed, derived from the assignment's secret seed and the check's name."""
+    return {
+        c.name: int.from_bytes(
+            hashlib.sha256(f"{assignment.secret_seed}:{c.name}".encode()).digest()[:4], "big"
+        )
+        % 2**31
+        for c in suite.checks
+    }
+
+
+def cache_key(assignment: Assignment, device: str) -> str:
+    h = hashlib.sha256()
+    h.update(assignment.fingerprint().encode())
+    h.update(RUNTIME_SOURCE.encode())
+    h.update(__version__.encode())
+    h.update(json.dumps(library_versions(), sort_keys=True).encode())
+    h.update(device.encode())
+    return h.hexdigest()[:24]
+
+
+def default_cache_dir() -> Path:
+    if env := os.environ.get("GRADER_CACHE_DIR"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader"
+
+
+def _dump(results: dict[str, ProbeResult]) -> str:
+    return json.dumps(
+        {
+            name: {
+                "kind": r.kind,
+                "value": encode(r.value) if r.kind == "value" else None,
+                "error": r.error,
+                "note": r.note,
+            }
+            for name, r in results.items()
+        }
+    )
+
+
+def _load(text: str) -> dict[str, ProbeResult]:
+    raw = json.loads(text)
+    out = {}
+    for name, r in raw.items():
+        value = decode(r["value"]) if r["kind"] == "value" else None
+        out[name] = ProbeResult(
+            r["kind"], value=value, error=r.get("error"), note=r.get("note", "")
+        )
+    return out
+
+
+async def reference_results(
+    assignment: Assignment,
+    suite: CheckSuite,
+    *,
+    cache_dir: Path,
+    device: str,
+    data: Path | None,
+) -> dict[str, ProbeResult]:
+    key = cache_key(assignment, device)
+    path = cache_dir / "reference" / f"{assignment.name}-{key}.json"
+    if path.is_file():
+        try:
+            cached = _load(path.read_text())
+            if all(c.name in cached for c in suite.checks):
+                return cached
+        except (ValueError, KeyError, CodecError):
+            pass  # a damaged cache entry is recomputed
+    solution = assignment.reference_submission()
+    ex = await execute_submission(
+        Source.from_module("solution.py", solution.read_bytes()),
+        assignment.load_checks().checks,  # always every check, so one entry serves all
+        NoSandbox(),
+        assignment.limits,
+        seed_for=seeds(assignment, assignment.load_checks()),
+        device=device,
+        data=data,
+    )
+    broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
+    if broken:
+        err = broken[0].error or {}
+        raise AssignmentError(
+            f"the reference {solution} fails to run: {err.get('type')}: {err.get('message')}"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(_dump(ex.probes))
+    os.replace(tmp, path)
+    return ex.probes
+
+
+def reference_failures(results: dict[str, Any]) -> list[str]:
+    return [name for name, r in results.items() if r.kind != "value"]

@@ -1,0 +1,119 @@
+"""Renderers: report.json, Gradescope results.json, feedback.html, gradebook.csv, summary.
+
+Each takes the result model and nothing else. Files are written atomically (a temp file, then
+``os.replace``) so a killed run never leaves half a report.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .model import Report
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("graders", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def to_gradescope(report: Report) -> dict[str, Any]:
+    """Exactly the fields of Gradescope's results.json spec, nothing else."""
+    d = report.to_dict()
+    return {
+        "score": d["score"],
+        "execution_time": d["execution_time"],
+        "output": d["output"],
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [
+            {
+                "name": t["name"],
+                "score": t["score"],
+                "max_score": t["max_score"],
+                "status": t["status"],
+                "output": t["output"],
+                "visibility": t["visibility"],
+            }
+            for t in d["tests"]
+        ],
+    }
+
+
+def render_feedback(report: Report) -> str:
+    groups: dict[str, list[Any]] = {}
+    for t in report.tests:
+        groups.setdefault(t.stub, []).append(t)
+    failing_cells = [c for c in report.cells if c["status"] in ("error", "timeout", "died")]
+    return _env.get_template("feedback.html.j2").render(
+        r=report, groups=groups, failing_cells=failing_cells
+    )
+
+
+def write_submission(out: Path, report: Report) -> Path:
+    d = out / report.submission.id
+    atomic_write(d / "feedback.html", render_feedback(report))
+    atomic_write(d / "results.json", json.dumps(to_gradescope(report), indent=2))
+    # report.json last: its presence marks the submission as done for a resumed run.
+    atomic_write(d / "report.json", json.dumps(report.to_dict(), indent=2))
+    return d
+
+
+def load_reports(out: Path) -> list[dict[str, Any]]:
+    reports = []
+    for path in sorted(out.glob("*/report.json")):
+        try:
+            reports.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return reports
+
+
+def gradebook_csv(reports: list[dict[str, Any]]) -> str:
+    """One row per student; Canvas/Moodle import the id and the points column."""
+    check_names: list[str] = []
+    for r in reports:
+        for t in r["tests"]:
+            if t["name"] not in check_names:
+                check_names.append(t["name"])
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    assignment = reports[0]["assignment"]["name"] if reports else "assignment"
+    w.writerow(["Student", "ID", f"{assignment} ({reports[0]['max_score'] if reports else 0:g})",
+                "status", *check_names])  # fmt: skip
+    for r in reports:
+        scores = {t["name"]: t["score"] for t in r["tests"]}
+        sub = r["submission"]
+        w.writerow([sub.get("student") or sub["id"], sub["id"], f"{r['score']:g}", r["status"],
+                    *(f"{scores[n]:g}" if n in scores else "" for n in check_names)])  # fmt: skip
+    return buf.getvalue()
+
+
+def write_run(out: Path) -> list[dict[str, Any]]:
+    """Rebuild the per-run files from every report.json in ``out`` (any run, even a killed one)."""
+    reports = load_reports(out)
+    atomic_write(out / "gradebook.csv", gradebook_csv(reports))
+    atomic_write(out / "summary.html", _env.get_template("summary.html.j2").render(reports=reports))
+    return reports

@@ -1,0 +1,203 @@
+"""Code that runs *inside* the student's kernel (sent as source; this package is not there).
+
+It must stay self-contained (standard library plus numpy, torch where present) and is
+executed once, before the submission's first cell, so that it captures ``json.dumps`` and
+friends before student code can patch them. Nothing here decides a verdict: it only runs a
+probe and encodes what the probe returned as data (see ``graders/codec.py``). Student code can
+tamper with this object, and then at worst its own probe results are garbage; the expected
+values are never in the kernel.
+"""
+
+from __future__ import annotations
+
+import base64 as _base64
+import json as _json
+import linecache as _linecache
+import os as _os
+import sys as _sys
+import traceback as _traceback
+from typing import Any
+
+_dumps = _json.dumps
+_loads = _json.loads
+_b64 = _base64.b64encode
+_ALLOWED_KINDS = "fiub"
+_LIB_DIRS = tuple(
+    {p for p in (_sys.prefix, _sys.base_prefix, _sys.exec_prefix) if p}
+    | {_os.path.dirname(_os.__file__)}
+)
+
+
+class Missing(Exception):
+    """The student's namespace lacks a name the probe asked for."""
+
+
+class StudentNamespace:
+    """What a probe sees as ``student``: attribute access into the submission's globals."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        object.__setattr__(self, "_ns", ns)
+
+    def __getattr__(self, name: str) -> Any:
+        ns = object.__getattribute__(self, "_ns")
+        if name not in ns:
+            raise Missing(name)
+        return ns[name]
+
+    def has(self, name: str) -> bool:
+        return name in object.__getattribute__(self, "_ns")
+
+
+class Context:
+    """What a probe gets as ``ctx``: its seed, its device, and helpers."""
+
+    def __init__(self, seed: int, device: str, params: dict[str, Any]) -> None:
+        self.seed = seed
+        self.device = device
+        self.params = params
+
+    def rng(self) -> Any:
+        import numpy as np
+
+        return np.random.default_rng(self.seed)
+
+    def manual_seed(self) -> None:
+        import random
+
+        random.seed(self.seed)
+        try:
+            import numpy as np
+
+            np.random.seed(self.seed % 2**32)
+        except ImportError:
+            pass
+        if "torch" in _sys.modules:
+            _sys.modules["torch"].manual_seed(self.seed)
+
+
+def _encode(v: Any, depth: int = 0) -> Any:
+    if depth > 30:
+        raise ValueError("value nested too deeply")
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v
+    np = _sys.modules.get("numpy")
+    torch = _sys.modules.get("torch")
+    if torch is not None and isinstance(v, torch.Tensor):
+        v = v.detach().cpu()
+        if v.dtype == torch.bfloat16:
+            v = v.float()
+        v = v.numpy()
+    if np is not None:
+        if isinstance(v, np.generic):
+            v = np.asarray(v)
+            if v.dtype.kind in _ALLOWED_KINDS:
+                return v.item()
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in _ALLOWED_KINDS:
+                return _opaque(v, f"array of dtype {v.dtype}")
+            a = np.array(v, order="C", copy=True)  # not ascontiguousarray: it makes 0-d 1-d
+            return {
+                "__ndarray__": {
+                    "dtype": a.dtype.str,
+                    "shape": list(a.shape),
+                    "data": _b64(a.tobytes()).decode("ascii"),
+                }
+            }
+    if isinstance(v, tuple):
+        return {"__tuple__": [_encode(x, depth + 1) for x in v]}
+    if isinstance(v, list):
+        return [_encode(x, depth + 1) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _encode(x, depth + 1) for k, x in v.items()}
+    return _opaque(v)
+
+
+def _opaque(v: Any, text: str | None = None) -> dict[str, Any]:
+    try:
+        r = text if text is not None else repr(v)
+    except Exception:  # a hostile __repr__
+        r = "<unrepresentable>"
+    return {"__opaque__": {"type": type(v).__name__, "repr": str(r)[:300]}}
+
+
+def _frames(tb: Any) -> list[dict[str, Any]]:
+    """The traceback frames that belong to the student: not ours, not a library's."""
+    shell = _sys.modules.get("IPython") and _sys.modules["IPython"].get_ipython()
+    name_map: dict[str, int] = {}
+    if shell is not None:
+        name_map = getattr(getattr(shell, "compile", None), "_filename_map", {}) or {}
+    out = []
+    for fs in _traceback.extract_tb(tb):
+        fn = fs.filename or ""
+        if fn.startswith("<grader") or fn.startswith(_LIB_DIRS):
+            continue
+        where = f"Cell In[{name_map[fn]}]" if fn in name_map else _os.path.basename(fn)
+        line = fs.line or _linecache.getline(fn, fs.lineno or 0).strip()
+        out.append({"where": where, "lineno": fs.lineno, "name": fs.name, "line": line[:300]})
+    return out[-20:]
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    try:
+        msg = str(exc)
+    except Exception:
+        msg = "<unprintable message>"
+    return {
+        "type": type(exc).__name__,
+        "message": msg[:2000],
+        "frames": _frames(exc.__traceback__),
+    }
+
+
+class Runtime:
+    """The one object the harness talks to; lives in the kernel as ``__grader_rt__``."""
+
+    def __init__(self, ns: dict[str, Any]) -> None:
+        self._ns = ns
+        self._last = ""
+
+    def run(self, source: str, func: str, ctx_json: str) -> None:
+        spec = _loads(ctx_json)
+        result: dict[str, Any]
+        try:
+            scope: dict[str, Any] = {"__name__": "grader_probe"}
+            exec(compile(source, "<grader-probe>", "exec"), scope)
+            ctx = Context(spec["seed"], spec["device"], spec.get("params", {}))
+            value = scope[func](StudentNamespace(self._ns), ctx)
+            result = {"kind": "value", "value": _encode(value)}
+        except Missing as exc:
+            result = {"kind": "missing", "name": str(exc)}
+        except NotImplementedError as exc:
+            result = {"kind": "not_implemented", "error": _describe(exc)}
+        except KeyboardInterrupt:
+            result = {"kind": "interrupted"}
+        except BaseException as exc:  # SystemExit too: the student's, not ours
+            result = {"kind": "error", "error": _describe(exc)}
+        try:
+            self._last = _dumps(result, allow_nan=True)
+        except Exception as exc:
+            self._last = _dumps({"kind": "error", "error": _describe(exc)})
+
+    def take(self) -> Any:
+        """Hand the last result to the harness through the execute_reply."""
+        payload, self._last = self._last, ""
+        return _Payload(payload)
+
+
+class _Payload:
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"application/vnd.grader.probe+json": self._text}
+
+    def __repr__(self) -> str:
+        return "<grader payload>"
+
+
+def install(ns: dict[str, Any]) -> None:
+    ns["__grader_rt__"] = Runtime(ns)

@@ -1,0 +1,329 @@
+"""Sandbox backends: how a kernel's command line is wrapped before it is started.
+
+``bwrap``: bubblewrap. No network (not even the host's loopback), a read-only system and
+Python environment, a private writable work dir with only the submission, a private /tmp,
+read-only data, an unprivileged uid, a new session and pid namespace, rlimits, and a
+memory/pids cgroup where the machine lets us create one. ``none``: the kernel runs as the
+harness's user with a scrubbed environment; only for trusted code or where bubblewrap does
+not exist (a student's own laptop). See SECURITY.md for what each guarantees.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from .assignment import Limits
+from .errors import SandboxError, UsageError
+
+WORK_MOUNT = "/submission"
+DATA_MOUNT = "/data"
+NOBODY = 65534
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    work: Path  # host folder holding only this submission (read-write for the kernel)
+    runtime: Path  # host folder for the connection file and ipc sockets
+    data: Path | None  # read-only data the assignment declares
+    limits: Limits
+
+
+def kernel_env(home: str, data: str | None) -> dict[str, str]:
+    """The whole environment the kernel gets: nothing of the host's."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": home,
+        "USER": "student",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "IPYTHONDIR": "/tmp/.ipython",
+        "MPLCONFIGDIR": "/tmp/.matplotlib",
+        # One thread per kernel: kernels run side by side, and results must not depend on
+        # how many cores the grading machine has.
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "JPY_PARENT_PID": "1",
+    }
+    if data is not None:
+        env["GRADER_DATA_DIR"] = data
+    return env
+
+
+class Cgroup:
+    """One memory+pids cgroup per kernel (v1 or v2), or nothing where none can be made."""
+
+    def __init__(self, dirs: list[Path], version: int) -> None:
+        self.dirs = dirs
+        self.version = version
+
+    @classmethod
+    def create(cls, limits: Limits) -> Cgroup | None:
+        name = f"grader/{uuid.uuid4().hex[:12]}"
+        mem = limits.memory_mb * 1024 * 1024
+        v1_mem, v1_pids = CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"
+        made: list[Path] = []
+        try:
+            # v1 (hybrid machines, like this project's): separate memory and pids hierarchies.
+            if (v1_mem / "memory.limit_in_bytes").exists() and (v1_pids / "cgroup.procs").exists():
+                dm, dp = v1_mem / name, v1_pids / name
+                dm.mkdir(parents=True)
+                made.append(dm)
+                dp.mkdir(parents=True)
+                made.append(dp)
+                (dm / "memory.limit_in_bytes").write_text(str(mem))
+                swap = dm / "memory.memsw.limit_in_bytes"
+                if swap.exists():
+                    swap.write_text(str(mem))
+                (dp / "pids.max").write_text(str(limits.max_processes))
+                return cls([dm, dp], 1)
+            controllers = (CGROUP_ROOT / "cgroup.controllers").read_text().split()
+            if {"memory", "pids"} <= set(controllers):
+                parent = CGROUP_ROOT / "grader"
+                parent.mkdir(exist_ok=True)
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+                d = CGROUP_ROOT / name
+                d.mkdir()
+                made.append(d)
+                (d / "memory.max").write_text(str(mem))
+                (d / "memory.swap.max").write_text("0")
+                (d / "pids.max").write_text(str(limits.max_processes))
+                return cls([d], 2)
+        except OSError:
+            for d in reversed(made):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+            return None
+        return None
+
+    def join_prefix(self) -> list[str]:
+        joins = " && ".join(f'echo $$ > "{d}/cgroup.procs"' for d in self.dirs)
+        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sh"]
+
+    def oom_killed(self) -> bool:
+        try:
+            if self.version == 1:
+                text = (self.dirs[0] / "memory.oom_control").read_text()
+            else:
+                text = (self.dirs[0] / "memory.events").read_text()
+        except OSError:
+            return False
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip() not in ("", "0"):
+                return True
+        return False
+
+    def pids_exhausted(self) -> bool:
+        d = self.dirs[-1]
+        try:
+            for line in (d / "pids.events").read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "max" and value.strip() != "0":
+                    return True
+        except OSError:
+            pass
+        return False
+
+    def kill_all(self) -> None:
+        for d in self.dirs:
+            if self.version == 2 and (d / "cgroup.kill").exists():
+                try:
+                    (d / "cgroup.kill").write_text("1")
+                except OSError:
+                    pass
+            try:
+                for pid in (d / "cgroup.procs").read_text().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            except OSError:
+                pass
+
+    def remove(self) -> None:
+        self.kill_all()
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # still has dying tasks
+                    import time
+
+                    time.sleep(0.02)
+
+
+class Sandbox(ABC):
+    """Wraps the kernel's argv; owns nothing itself (the executor owns the resources)."""
+
+    name: str
+    uid: int | None = None  # the host uid the kernel runs as, when it differs from ours
+    work_mount: str
+
+    @abstractmethod
+    def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]: ...
+
+    def data_path(self, spec: SandboxSpec) -> str | None:
+        return str(spec.data) if spec.data else None
+
+    def env(self, spec: SandboxSpec) -> dict[str, str]:
+        return kernel_env(self.work_mount, self.data_path(spec))
+
+    def uses_cgroups(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return self.name
+
+
+def _rlimits(limits: Limits) -> list[str]:
+    mb = 1024 * 1024
+    cpu = int(limits.submission_timeout * 2) + 60  # a backstop; wall time is enforced outside
+    return [
+        "prlimit",
+        f"--fsize={limits.max_file_mb * mb}",
+        f"--cpu={cpu}",
+        "--core=0",
+        "--",
+    ]
+
+
+class NoSandbox(Sandbox):
+    """Trusted code only: no isolation, but a scrubbed environment and file-size limits."""
+
+    name = "none"
+
+    def __init__(self) -> None:
+        self.work_mount = ""
+
+    def env(self, spec: SandboxSpec) -> dict[str, str]:
+        env = kernel_env(str(spec.work), self.data_path(spec))
+        env["IPYTHONDIR"] = str(spec.runtime / "ipython")
+        env["MPLCONFIGDIR"] = str(spec.runtime / "mpl")
+        return env
+
+    def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]:
+        prefix = _rlimits(spec.limits) if shutil.which("prlimit") else []
+        return prefix + argv
+
+
+class Bubblewrap(Sandbox):
+    """bubblewrap. As root: the kernel drops to uid 65534 inside with setpriv (so RLIMIT_NPROC
+    and file ownership are real); as another user: an unprivileged user namespace."""
+
+    name = "bwrap"
+
+    def __init__(self, bwrap: str) -> None:
+        self.bwrap = bwrap
+        self.work_mount = WORK_MOUNT
+        self.rootful = os.geteuid() == 0
+        self.uid = NOBODY if self.rootful else None
+        if self.rootful and not shutil.which("setpriv"):
+            raise SandboxError("bubblewrap as root needs setpriv (Debian package util-linux)")
+
+    def describe(self) -> str:
+        mode = "uid 65534 via setpriv" if self.rootful else "user namespace"
+        return f"bwrap ({mode})"
+
+    def uses_cgroups(self) -> bool:
+        return self.rootful
+
+    def data_path(self, spec: SandboxSpec) -> str | None:
+        return DATA_MOUNT if spec.data else None
+
+    def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]:
+        venv = Path(sys.prefix)
+        base = Path(sys.base_prefix)
+        ro = sorted({str(venv), str(base)}, key=len)
+        passwd = spec.runtime / "passwd"
+        group = spec.runtime / "group"
+        passwd.write_text(f"student:x:{NOBODY}:{NOBODY}:student:{WORK_MOUNT}:/bin/sh\n")
+        group.write_text(f"student:x:{NOBODY}:\n")
+        tmp_bytes = spec.limits.tmp_mb * 1024 * 1024
+
+        cmd = ["env", "-i", *(cgroup.join_prefix() if cgroup else []), self.bwrap]
+        if self.rootful:
+            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            cmd += ["--cap-add", "CAP_SETPCAP"]
+        else:
+            cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
+        cmd += [
+            "--unshare-net", "--unshare-ipc", "--unshare-pid", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--hostname", "sandbox", "--clearenv",
+        ]  # fmt: skip
+        for key, value in self.env(spec).items():
+            cmd += ["--setenv", key, value]
+        # The private /tmp first: binds below it (the ipc folder) must land on top of it.
+        cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+        cmd += ["--ro-bind", "/usr", "/usr"]
+        for link in ("lib", "lib64", "bin", "sbin"):
+            if Path(f"/usr/{link}").exists():
+                cmd += ["--symlink", f"usr/{link}", f"/{link}"]
+        # bwrap makes missing parents root:0700, which uid 65534 cannot traverse.
+        parents: set[str] = {"/etc"}
+        for target in [*ro, str(spec.runtime), WORK_MOUNT]:
+            for parent in Path(target).parents:
+                if str(parent) not in ("/", "/tmp", "/usr") and not str(parent).startswith("/usr/"):
+                    parents.add(str(parent))
+        for d in sorted(parents, key=lambda p: (p.count("/"), p)):
+            cmd += ["--perms", "0755", "--dir", d]
+        for path in ro:
+            cmd += ["--ro-bind", path, path]
+        cmd += ["--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(group), "/etc/group"]
+        if Path("/etc/fonts").is_dir():  # matplotlib's fontconfig; system config, read-only
+            cmd += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
+        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
+        cmd += [
+            "--bind",
+            str(spec.work),
+            WORK_MOUNT,
+            "--bind",
+            str(spec.runtime),
+            str(spec.runtime),
+        ]
+        if spec.data is not None:
+            cmd += ["--ro-bind", str(spec.data), DATA_MOUNT]
+        cmd += ["--remount-ro", "/", "--chdir", WORK_MOUNT, "--"]
+        if self.rootful:
+            cmd += [
+                "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+            ]  # fmt: skip
+        cmd += _rlimits(spec.limits)
+        return cmd + argv
+
+
+def available_backends() -> list[str]:
+    return ["bwrap", "none"] if shutil.which("bwrap") else ["none"]
+
+
+def get_sandbox(name: str) -> Sandbox:
+    """``auto``: bwrap where it exists, else none (and the report says so)."""
+    if name == "auto":
+        name = "bwrap" if shutil.which("bwrap") else "none"
+    if name == "none":
+        return NoSandbox()
+    if name == "bwrap":
+        path = shutil.which("bwrap")
+        if path is None:
+            raise UsageError(
+                "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap); "
+                "use --sandbox none only for trusted code"
+            )
+        return Bubblewrap(path)
+    raise UsageError(f"unknown sandbox {name!r}; choose bwrap, none or auto")

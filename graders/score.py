@@ -1,0 +1,162 @@
+"""Turn probe results into outcomes, messages and points: the only place scores are made.
+
+Fail-closed: anything that is not a clean comparison of a value with the reference's scores 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .checks import Check
+from .codec import Opaque
+from .compare import Verdict, as_numeric
+from .execute import ProbeResult
+from .model import CheckResult, Outcome
+
+
+def render_value(v: Any, limit: int = 8) -> str:
+    """A short, readable rendering for 'expected vs got' (public checks only)."""
+    if isinstance(v, Opaque):
+        return f"{v.type_name}: {v.text}"
+    if isinstance(v, dict):
+        inner = ", ".join(f"{k}: {render_value(x, 4)}" for k, x in list(v.items())[:6])
+        return "{" + inner + (", ..." if len(v) > 6 else "") + "}"
+    arr = as_numeric(v)
+    if arr is not None and arr.ndim > 0:
+        flat = arr.ravel()
+        body = np.array2string(flat[:limit], precision=5, separator=", ")
+        if flat.size > limit:
+            body = body[:-1] + f", ... ({flat.size} values)]"
+        kind = "list" if isinstance(v, list) else "tuple" if isinstance(v, tuple) else "array"
+        shape = f" shape {tuple(arr.shape)}" if arr.ndim > 1 or kind == "array" else ""
+        dtype = f" {arr.dtype}" if kind == "array" else ""
+        return f"{kind}{shape}{dtype} {body}"
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.6g}"
+    text = repr(v)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _error_message(stub: str, err: dict[str, Any] | None) -> str:
+    if not err:
+        return f"`{stub}` raised an error"
+    msg = err.get("message", "")
+    return f"`{stub}` raised {err.get('type', 'an error')}" + (f": {msg}" if msg else "")
+
+
+def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckResult:
+    def result(outcome: Outcome, message: str, *, score: float = 0.0, **kw: Any) -> CheckResult:
+        """A CheckResult for this check; ``kw`` carries expected/got, error or cases."""
+        return CheckResult(
+            name=check.name,
+            stub=check.stub,
+            outcome=outcome,
+            score=score,
+            max_score=check.points,
+            hidden=check.hidden,
+            message=message,
+            output=got.output,
+            duration=got.duration,
+            **kw,
+        )
+
+    stub = check.stub
+    if got.kind == "missing":
+        name = got.note or stub
+        return result(
+            Outcome.MISSING,
+            f"`{name}` is not defined. Define it in your notebook "
+            "(if you did, look for an error in the cell that defines it).",
+        )
+    if got.kind == "not_implemented":
+        return result(
+            Outcome.MISSING,
+            f"`{stub}` is not implemented yet: it still raises NotImplementedError.",
+        )
+    if got.kind == "error":
+        return result(Outcome.ERROR, _error_message(stub, got.error), error=got.error)
+    if got.kind == "timeout":
+        return result(
+            Outcome.TIMEOUT,
+            f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
+            "Look for a loop that never ends.",
+        )
+    if got.kind == "died":
+        return result(
+            Outcome.ERROR,
+            f"The kernel died while running `{stub}` ({got.note}). "
+            "Large allocations or a crash in your code can do this.",
+        )
+    if got.kind == "skipped":
+        return result(Outcome.SKIPPED, f"Not run: {got.note}.")
+    if got.kind != "value":
+        return result(Outcome.ERROR, f"This check could not be run: {got.note}.")
+    if ref is None or ref.kind != "value":
+        return result(
+            Outcome.ERROR,
+            "The grader could not compute the expected result for this check. "
+            "This is not your fault: tell your instructor.",
+        )
+
+    if check.cases:
+        return _evaluate_cases(check, ref.value, got.value, result)
+    verdict = check.compare(ref.value, got.value, check.label)
+    shown: dict[str, Any] = {}
+    if not check.hidden:  # a hidden check never shows its expected value
+        shown = {"expected": render_value(ref.value), "got": render_value(got.value)}
+    if verdict.passed:
+        return result(Outcome.PASSED, "Correct.", score=check.points, **shown)
+    return result(Outcome.FAILED, _student_text(check, verdict), **shown)
+
+
+def _student_text(check: Check, verdict: Verdict) -> str:
+    return verdict.hint if check.hidden else verdict.message
+
+
+def _evaluate_cases(
+    check: Check, expected: Any, got: Any, result: Callable[..., CheckResult]
+) -> CheckResult:
+    if not isinstance(expected, dict):
+        return result(
+            Outcome.ERROR, "The grader's expected result is malformed: tell your instructor."
+        )
+    if not isinstance(got, dict):
+        return result(Outcome.ERROR, "This check's probe returned malformed data.")
+    cases, failures = [], []
+    for case, exp in expected.items():
+        if case not in got:
+            verdict = Verdict.fail("not run")
+        else:
+            verdict = check.compare(exp, got[case], check.label)
+        entry: dict[str, Any] = {"name": case, "passed": verdict.passed}
+        if not verdict.passed:
+            entry["message"] = _student_text(check, verdict)
+            failures.append(f"{case}: {entry['message']}")
+        if not check.hidden:
+            entry["expected"] = render_value(exp)
+            entry["got"] = render_value(got.get(case))
+        cases.append(entry)
+    passed = len(cases) - len(failures)
+    score = check.points * passed / len(cases) if cases else 0.0
+    if not failures:
+        return result(
+            Outcome.PASSED, f"Correct on all {len(cases)} cases.", score=score, cases=cases
+        )
+    head = f"{len(failures)} of {len(cases)} cases wrong. " + "; ".join(failures[:3])
+    return result(Outcome.FAILED, head, score=score, cases=cases)
+
+
+def summary_line(tests: list[CheckResult], score: float, max_score: float) -> str:
+    """The first thing a student reads: the score and what to fix first."""
+    wrong = [t for t in tests if t.outcome is not Outcome.PASSED]
+    if not wrong:
+        return f"{score:g}/{max_score:g}: every check passed."
+    by_stub: dict[str, list[CheckResult]] = {}
+    for t in wrong:
+        by_stub.setdefault(t.stub, []).append(t)
+    first = wrong[0]
+    stubs = ", ".join(f"`{s}`" for s in by_stub)
+    return f"{score:g}/{max_score:g}. To fix: {stubs}. Start with `{first.stub}`: {first.message}"
