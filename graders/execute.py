@@ -208,6 +208,7 @@ class KernelSession:
         self._client: _CappedClient | None = None
         self._cgroup: Cgroup | None = None
         self._killed_for: str | None = None
+        self._dead = False
         self._dir = Path(tempfile.mkdtemp(prefix="grader-"))
         self.work = self._dir / "w"
         self.runtime = self._dir / "r"
@@ -236,6 +237,7 @@ class KernelSession:
         """Start (or restart) the kernel and install the runtime."""
         await self._stop()
         self._killed_for = None
+        self._dead = False
         spec = SandboxSpec(self.work, self.runtime, self.data, self.limits)
         if self.sandbox.uses_cgroups():
             self._cgroup = Cgroup.create(self.limits)
@@ -271,6 +273,7 @@ class KernelSession:
     def kill(self, reason: str) -> None:
         """Kill the kernel and everything it started, now."""
         self._killed_for = self._killed_for or reason
+        self._dead = True
         km = self._km
         if km is not None and km.has_kernel:
             proc = getattr(km.provisioner, "process", None)
@@ -344,7 +347,7 @@ class KernelSession:
                 return msg["content"]  # type: ignore[no-any-return]
 
     async def _alive(self) -> bool:
-        return bool(self._km is not None and await self._km.is_alive())
+        return bool(not self._dead and self._km is not None and await self._km.is_alive())
 
     async def run_cell(self, index: int, source: str) -> CellRecord:
         assert self._client is not None
@@ -360,11 +363,14 @@ class KernelSession:
             # nbclient's interrupt after its timeout shows up as a KeyboardInterrupt error.
             if time.monotonic() - start >= self.limits.cell_timeout:
                 record.status = "timeout"
-        except (asyncio.TimeoutError, CellTimeoutError):
-            record.status = "timeout"
-            self.kill(f"cell {index + 1} ran past {self.limits.cell_timeout:g} s")
-        except DeadKernelError:
-            record.status = "died"
+        except (asyncio.TimeoutError, CellTimeoutError, DeadKernelError) as exc:
+            # wait_for's cancellation surfaces from nbclient as DeadKernelError: tell the two
+            # apart by the clock, and make sure a hung kernel really is gone.
+            if isinstance(exc, DeadKernelError) and time.monotonic() - start < hard - 0.5:
+                record.status = "died"
+            else:
+                record.status = "timeout"
+                self.kill(f"cell {index + 1} ran past {self.limits.cell_timeout:g} s")
         record.duration = time.monotonic() - start
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
         if record.status == "ok" and err is not None:

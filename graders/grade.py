@@ -197,7 +197,13 @@ async def grade_many(
         if skip(sub):
             return
         async with sem:
-            report = await grade_submission(p, sub)
+            try:
+                report = await grade_submission(p, sub)
+            except Exception as exc:  # a harness bug on one submission never stops the run
+                report = _base_report(p, sub)
+                report.status = Status.ERROR
+                report.reason = f"{type(exc).__name__}: {exc}"
+                report.output = "The grader failed on this submission; this is not your fault."
         reports.append(report)
         on_done(report)
 

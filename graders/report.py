@@ -72,9 +72,20 @@ def render_feedback(report: Report) -> str:
     )
 
 
+RENDER_FAILED = "The feedback page could not be rendered"
+
+
 def write_submission(out: Path, report: Report) -> Path:
     d = out / report.submission.id
-    atomic_write(d / "feedback.html", render_feedback(report))
+    try:
+        page = render_feedback(report)
+    except Exception as exc:  # a renderer bug must not lose the grade itself
+        report.events.append(f"feedback.html failed to render: {type(exc).__name__}: {exc}")
+        page = (
+            f"<!doctype html><html lang=en><title>feedback</title><p>{RENDER_FAILED}; "
+            f"score {report.score:g}/{report.max_score:g}. See report.json.</p></html>"
+        )
+    atomic_write(d / "feedback.html", page)
     atomic_write(d / "results.json", json.dumps(to_gradescope(report), indent=2))
     # report.json last: its presence marks the submission as done for a resumed run.
     atomic_write(d / "report.json", json.dumps(report.to_dict(), indent=2))

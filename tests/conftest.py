@@ -1,0 +1,117 @@
+"""Shared fixtures. Real kernels cost seconds each, so the scenario submissions are graded
+once per session (one ``grader grade`` run, two at a time) and the tests assert on the reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "examples"))
+
+from build_template import STUBS, notebook, write  # noqa: E402
+from make_examples import BOB, CAROL, CORRECT  # noqa: E402
+
+from tests import scenarios  # noqa: E402
+
+# Short limits so that the timeout scenarios cost seconds, not minutes.
+TEST_LIMITS = """
+[limits]
+cell_timeout = 8
+check_timeout = 5
+submission_timeout = 150
+memory_mb = 3072
+max_processes = 256
+"""
+
+
+def make_home(dest: Path) -> Path:
+    """A GRADER_HOME with a copy of intro_ann (short limits) and its reference."""
+    shutil.copytree(ROOT / "assignments" / "intro_ann", dest / "assignments" / "intro_ann")
+    shutil.copytree(ROOT / "reference" / "intro_ann", dest / "reference" / "intro_ann")
+    toml = dest / "assignments" / "intro_ann" / "assignment.toml"
+    text = toml.read_text()
+    toml.write_text(text[: text.index("[limits]")] + TEST_LIMITS)
+    return dest
+
+
+def run_grader(
+    args: list[str], home: Path, cache: Path, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GRADER_HOME": str(home), "GRADER_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "graders", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=home,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class GradedRun:
+    home: Path
+    cache: Path
+    out: Path
+    proc: subprocess.CompletedProcess[str]
+    reports: dict[str, dict[str, Any]]
+
+    def test(self, sub: str, name: str) -> dict[str, Any]:
+        for t in self.reports[sub]["tests"]:
+            if t["name"] == name:
+                return t  # type: ignore[no-any-return]
+        raise KeyError(name)
+
+    def by_stub(self, sub: str, stub: str) -> list[dict[str, Any]]:
+        return [t for t in self.reports[sub]["tests"] if t["stub"] == stub]
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_home(tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("submissions")
+    write(d / "correct.ipynb", notebook(CORRECT))
+    write(d / "template.ipynb", notebook(STUBS))
+    write(d / "bob.ipynb", notebook(BOB))
+    write(d / "carol.ipynb", notebook(CAROL))
+    for name, stubs in scenarios.MIXED.items():
+        write(d / f"{name}.ipynb", notebook(stubs))
+    for name, nb in scenarios.notebooks(notebook).items():
+        write(d / f"{name}.ipynb", nb)
+    for name, text in scenarios.MODULES.items():
+        (d / name).write_text(text)
+    (d / "broken.ipynb").write_text('{"cells": [')
+    (d / "essay.docx").write_bytes(b"PK\x03\x04 not a notebook")
+    (d / ".DS_Store").write_bytes(b"\0\0")
+    return d
+
+
+@pytest.fixture(scope="session")
+def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
+    out = home / "out"
+    proc = run_grader(
+        ["grade", "intro_ann", str(submissions), "--out", str(out), "-j", "2"], home, cache
+    )
+    reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    yield GradedRun(home, cache, out, proc, reports)

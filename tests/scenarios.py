@@ -1,0 +1,139 @@
+"""Scenario submissions: each stub correct, buggy and missing, modules, and misbehaviour."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from make_examples import CORRECT  # type: ignore[import-not-found]
+from nbformat.v4 import new_code_cell
+
+# "missing": the student deleted the stub's cell content (the name is never defined).
+GONE = "# (deleted)"
+
+MIXED = {
+    # gd off by one, pp missing, pt correct, bce uses log10, train correct (zero_grad last),
+    # accuracy with the notebook's threshold slip, train_epoch missing, evaluate per-batch mean
+    "mixed_a": {
+        **CORRECT,
+        "gradient_descent": """def gradient_descent(df, x0, lr, n_steps):
+    xs = []
+    x = x0
+    for i in range(n_steps):
+        x = x - lr * df(x)
+        xs.append(x)
+    return xs""",
+        "perceptron_predict": GONE,
+        "perceptron_train": """def perceptron_train(X, y, lr, epochs):
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    for _ in range(epochs):
+        for i in range(len(X)):
+            pred = 1 if X[i] @ w + b > 0 else 0
+            err = y[i] - pred
+            w = w + lr * err * X[i]
+            b = b + lr * err
+    return w, b""",
+        "bce_loss": """def bce_loss(p, y):
+    return -np.mean(y * np.log10(p) + (1 - y) * np.log10(1 - p))""",
+        "accuracy": """def accuracy(probs, y, threshold=0.5):
+    yhat = torch.where(torch.as_tensor(probs) > 0, 1, 0)
+    return (torch.as_tensor(y) == yhat.flatten()).float().mean().item()""",
+        "train_epoch": GONE,
+        "evaluate": """def evaluate(model, loader, device):
+    accs = []
+    for x, y in loader:
+        accs.append((model(x).argmax(dim=1) == y).float().mean().item())
+    return sum(accs) / len(accs)""",
+    },
+    # gd correct with tensors, pp uses >=, pt never updates b, bce missing, train forgets
+    # zero_grad, accuracy correct on (N, 1), train_epoch sums instead of averaging, evaluate ok
+    "mixed_b": {
+        **CORRECT,
+        "gradient_descent": """def gradient_descent(df, x0, lr, n_steps):
+    xs = torch.zeros(n_steps + 1, dtype=torch.float64)
+    xs[0] = x0
+    for k in range(1, n_steps + 1):
+        xs[k] = xs[k - 1] - lr * df(xs[k - 1])
+    return xs""",
+        "perceptron_predict": """def perceptron_predict(X, w, b):
+    return (X @ w + b >= 0).astype(int)""",
+        "perceptron_train": """def perceptron_train(X, y, lr, epochs):
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    for _ in range(epochs):
+        for xi, yi in zip(X, y):
+            err = yi - perceptron_predict(xi, w, b)
+            w += lr * err * xi
+    return w, b""",
+        "bce_loss": GONE,
+        "train": """def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for epoch in range(epochs):
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses""",
+        "accuracy": """def accuracy(probs, y, threshold=0.5):
+    p = np.asarray(probs).reshape(-1)
+    return float(np.mean((p > threshold).astype(int) == np.asarray(y)))""",
+        "train_epoch": """def train_epoch(model, loader, loss_fn, optimizer, device):
+    total = 0.0
+    for x, y in loader:
+        loss = loss_fn(model(x.to(device)), y.to(device))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item()
+    return total""",
+    },
+}
+
+_CORRECT_MODULE = "import numpy as np\nimport torch\n\n\n" + "\n\n\n".join(CORRECT.values()) + "\n"
+
+MODULES = {
+    "module_correct.py": _CORRECT_MODULE,
+    "module_syntax_error.py": "def gradient_descent(df, x0, lr, n_steps)\n    return [x0]\n",
+    "module_main_guard.py": _CORRECT_MODULE
+    + "\nif __name__ == '__main__':\n    while True:\n        pass\n",
+}
+
+
+def notebooks(notebook: Callable[[dict[str, str]], Any]) -> dict[str, Any]:
+    """Correct notebooks with one misbehaving cell or function added."""
+    out = {}
+
+    nb = notebook(CORRECT)  # a top-level infinite loop: interrupted, the rest still runs
+    nb.cells.insert(2, new_code_cell("while True:\n    pass"))
+    out["loop_top"] = nb
+
+    nb = notebook(CORRECT)  # a C-level loop ignores the interrupt: the kernel is killed
+    nb.cells.insert(2, new_code_cell("sum(range(10**13))"))
+    out["loop_c"] = nb
+
+    nb = notebook(
+        {
+            **CORRECT,
+            "gradient_descent": """def gradient_descent(df, x0, lr, n_steps):
+    xs = [x0]
+    while len(xs) <= n_steps or True:
+        xs.append(xs[-1] - lr * df(xs[-1]))
+    return xs""",
+        }
+    )
+    out["loop_in_function"] = nb
+
+    nb = notebook(CORRECT)  # the kernel exits halfway: restarted, the cells re-run
+    nb.cells.insert(12, new_code_cell("import os\nos._exit(3)"))
+    out["exits_kernel"] = nb
+
+    nb = notebook(CORRECT)  # the student's function raises: their frames, not ours
+    idx = next(i for i, c in enumerate(nb.cells) if c.source.startswith("def bce_loss"))
+    nb.cells[
+        idx
+    ].source = (
+        "def _helper(p):\n    return p / 0\n\n\ndef bce_loss(p, y):\n    return float(_helper(1))"
+    )
+    out["raises"] = nb
+    return out

@@ -1,0 +1,218 @@
+"""End to end: the scenario submissions graded once by `grader grade` in the real sandbox."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+
+from graders.report import RENDER_FAILED
+from tests.conftest import GradedRun
+
+pytestmark = pytest.mark.kernel
+VALUE = re.compile(r"expected [-\d(\[]")  # "expected 0.5", "expected (3,)", "expected [1"
+
+STUBS = [
+    "gradient_descent", "perceptron_predict", "perceptron_train", "bce_loss",
+    "train", "accuracy", "train_epoch", "evaluate",
+]  # fmt: skip
+
+
+def test_run_exit_code_and_listing(graded: GradedRun) -> None:
+    # 3: every gradable submission was graded, but some could not be.
+    assert graded.proc.returncode == 3, graded.proc.stderr
+    assert ".DS_Store" in graded.proc.stderr and "skipped" in graded.proc.stderr
+    assert "Traceback" not in graded.proc.stderr
+
+
+def test_correct_scores_100_everywhere(graded: GradedRun) -> None:
+    for sub in ("correct", "module_correct", "module_main_guard"):
+        r = graded.reports[sub]
+        assert r["status"] == "graded"
+        assert r["score"] == 100, [t for t in r["tests"] if t["outcome"] != "passed"]
+        assert r["sandbox"].startswith("bwrap")
+        assert r["data"] == "synthetic"
+
+
+def test_template_scores_0_with_missing(graded: GradedRun) -> None:
+    r = graded.reports["template"]
+    assert r["score"] == 0
+    assert {t["outcome"] for t in r["tests"]} == {"missing"}
+    assert "NotImplementedError" in r["tests"][0]["output"]
+
+
+def test_points_total_100_and_names_start_with_stub(graded: GradedRun) -> None:
+    r = graded.reports["correct"]
+    assert r["max_score"] == 100
+    assert sum(t["max_score"] for t in r["tests"]) == 100
+    for t in r["tests"]:
+        assert t["name"].startswith(f"{t['stub']}: ")
+    assert {t["stub"] for t in r["tests"]} == set(STUBS)
+    for stub in STUBS:  # at least one public and one hidden check per stub
+        kinds = {t["hidden"] for t in r["tests"] if t["stub"] == stub}
+        assert kinds == {True, False}, stub
+
+
+def test_forgetting_zero_grad_fails_training_checks(graded: GradedRun) -> None:
+    for t in graded.by_stub("bob", "train") + graded.by_stub("bob", "train_epoch"):
+        assert t["outcome"] == "failed", t
+    for stub in ("gradient_descent", "accuracy", "evaluate"):
+        assert all(t["outcome"] == "passed" for t in graded.by_stub("bob", stub))
+    public = graded.test(
+        "bob", "train: the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"
+    )
+    assert public["output"].startswith("losses[")  # names the first differing epoch
+    assert public["expected"] and public["got"]
+
+
+def test_hard_coded_example_passes_public_fails_hidden(graded: GradedRun) -> None:
+    checks = graded.by_stub("carol", "gradient_descent")
+    outcome = {t["hidden"]: t["outcome"] for t in checks if "example" in t["name"] or t["hidden"]}
+    assert outcome == {False: "passed", True: "failed"}
+
+
+def test_accuracy_threshold_slip_fails(graded: GradedRun) -> None:
+    for sub in ("carol", "mixed_a"):
+        assert all(t["outcome"] == "failed" for t in graded.by_stub(sub, "accuracy")), sub
+    t = graded.by_stub("carol", "accuracy")[0]
+    assert t["output"] == "accuracy: expected 0.75, got 0.5"
+
+
+def test_equivalent_variants_pass(graded: GradedRun) -> None:
+    # zero_grad after step, float32 arrays, tensors where lists are asked, 0-d tensors
+    for stub in STUBS:
+        assert all(t["outcome"] == "passed" for t in graded.by_stub("correct", stub))
+    assert all(t["outcome"] == "passed" for t in graded.by_stub("mixed_b", "gradient_descent"))
+    assert all(t["outcome"] == "passed" for t in graded.by_stub("mixed_a", "train"))
+    assert all(t["outcome"] == "passed" for t in graded.by_stub("mixed_a", "perceptron_train"))
+
+
+@pytest.mark.parametrize(
+    ("sub", "stub", "outcome", "fragment"),
+    [
+        ("mixed_a", "gradient_descent", "failed", "xs: shape: expected (11,), got (10,)"),
+        ("mixed_a", "perceptron_predict", "missing", "`perceptron_predict` is not defined"),
+        ("mixed_a", "bce_loss", "failed", "loss: expected"),
+        ("mixed_a", "train_epoch", "missing", "`train_epoch` is not defined"),
+        ("mixed_a", "evaluate", "failed", "accuracy"),
+        ("mixed_b", "perceptron_predict", "failed", "predictions"),
+        ("mixed_b", "perceptron_train", "failed", "w[0]: expected 0.2, got 0"),
+        ("mixed_b", "bce_loss", "missing", "`bce_loss` is not defined"),
+        ("mixed_b", "train", "failed", "losses["),
+        ("mixed_b", "train_epoch", "failed", "mean loss"),
+        ("carol", "bce_loss", "error", "`bce_loss` raised IndexError"),
+    ],
+)
+def test_buggy_and_missing_forms(
+    graded: GradedRun, sub: str, stub: str, outcome: str, fragment: str
+) -> None:
+    tests = graded.by_stub(sub, stub)
+    assert any(t["outcome"] == outcome and fragment in t["output"] for t in tests), tests
+    assert sum(t["score"] for t in tests) < sum(t["max_score"] for t in tests)
+
+
+def test_partial_credit_for_cases(graded: GradedRun) -> None:
+    # mixed_b's `>=` only differs on the boundary case: half the hidden points.
+    t = graded.test(
+        "mixed_b", "perceptron_predict: hidden inputs, including points exactly on the boundary"
+    )
+    assert t["outcome"] == "failed" and t["score"] == t["max_score"] / 2
+    assert [c["passed"] for c in t["cases"]] == [True, False]
+
+
+def test_hidden_checks_reveal_no_values(graded: GradedRun) -> None:
+    for sub, r in graded.reports.items():
+        for t in r["tests"]:
+            if t["hidden"]:
+                assert t["expected"] is None and t["got"] is None, (sub, t["name"])
+                assert not VALUE.search(t["output"]), (sub, t["output"])
+                assert all("expected" not in c for c in t["cases"])
+
+
+def test_student_frames_only(graded: GradedRun) -> None:
+    t = graded.by_stub("raises", "bce_loss")[0]
+    assert t["outcome"] == "error"
+    assert t["output"] == "`bce_loss` raised ZeroDivisionError: division by zero"
+    names = [f["name"] for f in t["error"]["frames"]]
+    assert names == ["bce_loss", "_helper"]
+    assert all(f["where"].startswith("Cell In[") for f in t["error"]["frames"])
+    assert "grader" not in json.dumps(t["error"])
+
+
+def test_top_level_infinite_loop_is_interrupted(graded: GradedRun) -> None:
+    r = graded.reports["loop_top"]
+    assert r["cells"][1]["status"] == "timeout"
+    assert r["score"] == 100
+
+
+def test_c_level_loop_kills_and_restarts_kernel(graded: GradedRun) -> None:
+    r = graded.reports["loop_c"]
+    assert r["cells"][1]["status"] == "timeout"
+    assert any("restarted" in e for e in r["events"]), r["events"]
+    assert r["score"] == 100
+
+
+def test_infinite_loop_in_graded_function(graded: GradedRun) -> None:
+    for t in graded.by_stub("loop_in_function", "gradient_descent"):
+        assert t["outcome"] == "timeout", t
+        assert "did not finish" in t["output"]
+    others = [
+        t for t in graded.reports["loop_in_function"]["tests"] if t["stub"] != "gradient_descent"
+    ]
+    assert all(t["outcome"] == "passed" for t in others)
+
+
+def test_kernel_exit_is_reported_and_survived(graded: GradedRun) -> None:
+    r = graded.reports["exits_kernel"]
+    died = [c for c in r["cells"] if c["status"] == "died"]
+    assert len(died) == 1
+    assert any("restarted" in e for e in r["events"])
+    assert r["score"] == 100
+
+
+def test_module_with_syntax_error_is_graded_with_its_error(graded: GradedRun) -> None:
+    r = graded.reports["module_syntax_error"]
+    assert r["status"] == "graded" and r["score"] == 0
+    assert r["cells"][0]["status"] == "error"
+    assert r["cells"][0]["error"]["type"] == "SyntaxError"
+
+
+def test_ungradable_inputs_have_reasons(graded: GradedRun) -> None:
+    assert graded.reports["broken"]["status"] == "ungradable"
+    assert "not a valid notebook" in graded.reports["broken"]["reason"]
+    assert graded.reports["essay"]["status"] == "ungradable"
+    assert "not a notebook (.ipynb) or module (.py)" in graded.reports["essay"]["reason"]
+
+
+def test_every_submission_has_all_files(graded: GradedRun) -> None:
+    for sub in graded.reports:
+        for name in ("report.json", "results.json", "feedback.html"):
+            assert (graded.out / sub / name).is_file(), (sub, name)
+        assert RENDER_FAILED not in (graded.out / sub / "feedback.html").read_text()
+    with (graded.out / "gradebook.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert {row["ID"] for row in rows} == set(graded.reports)
+    assert (graded.out / "summary.html").is_file()
+
+
+def test_gradescope_results_have_only_spec_fields(graded: GradedRun) -> None:
+    data = json.loads((graded.out / "bob" / "results.json").read_text())
+    assert set(data) <= {"score", "execution_time", "output", "visibility", "stdout_visibility",
+                         "extra_data", "tests", "leaderboard", "output_format"}  # fmt: skip
+    assert data["score"] == graded.reports["bob"]["score"]
+    for t in data["tests"]:
+        assert set(t) == {"name", "score", "max_score", "status", "output", "visibility"}
+        assert t["status"] in ("passed", "failed")
+
+
+def test_rerun_skips_graded_submissions(graded: GradedRun, submissions) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import run_grader
+
+    before = (graded.out / "correct" / "report.json").stat().st_mtime_ns
+    args = ["grade", "intro_ann", str(submissions / "correct.ipynb"), "--out", str(graded.out)]
+    proc = run_grader(args, graded.home, graded.cache, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "already graded" in proc.stderr
+    assert (graded.out / "correct" / "report.json").stat().st_mtime_ns == before
