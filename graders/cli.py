@@ -249,7 +249,7 @@ async def _check(args: argparse.Namespace) -> int:
 
 async def _verify(args: argparse.Namespace) -> int:
     assignment = find_assignment(args.assignment)
-    p = await prepare(assignment, _settings(args))
+    p = await prepare(assignment, _settings(args), allow_broken_reference=True)
     problems = []
     ref_report = await grade_submission(
         p, load_file(assignment.reference_submission(), "reference")

@@ -356,7 +356,7 @@ class KernelSession:
         while len(cells) <= index:
             cells.append(nbformat.v4.new_code_cell(""))
         start = time.monotonic()
-        hard = self.limits.cell_timeout + 10  # nbclient interrupts; a C-level loop ignores it
+        hard = self.limits.cell_timeout + 5  # nbclient interrupts; a C-level loop ignores it
         record = CellRecord(index, "ok")
         try:
             await asyncio.wait_for(self._client.async_execute_cell(cell, index), hard)
@@ -370,7 +370,7 @@ class KernelSession:
                 record.status = "died"
             else:
                 record.status = "timeout"
-                self.kill(f"cell {index + 1} ran past {self.limits.cell_timeout:g} s")
+                self.kill(f"ran past {self.limits.cell_timeout:g} s and ignored the interrupt")
         record.duration = time.monotonic() - start
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
         if record.status == "ok" and err is not None:

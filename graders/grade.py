@@ -20,7 +20,7 @@ from .discover import Submission
 from .errors import AssignmentError, UsageError
 from .execute import ProbeResult, Source, execute_submission
 from .model import Outcome, Report, Status, SubmissionInfo
-from .reference import library_versions, reference_results, seeds
+from .reference import library_versions, reference_failures, reference_results, seeds
 from .sandbox import Sandbox, get_sandbox
 from .score import evaluate, summary_line
 
@@ -82,7 +82,9 @@ def resolve_data(assignment: Assignment, settings: Settings) -> tuple[Path | Non
     return root, True
 
 
-async def prepare(assignment: Assignment, settings: Settings) -> Prepared:
+async def prepare(
+    assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
+) -> Prepared:
     suite = assignment.load_checks()
     if settings.public_only:
         suite = suite.public()
@@ -94,6 +96,14 @@ async def prepare(assignment: Assignment, settings: Settings) -> Prepared:
     ref = await reference_results(
         assignment, suite, cache_dir=settings.cache_dir, device=settings.device, data=data
     )
+    broken = reference_failures(ref)
+    if broken and not allow_broken_reference:
+        first = ref[broken[0]]
+        why = (first.error or {}).get("message", "") or first.note
+        raise AssignmentError(
+            f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
+            f"({first.kind}: {why}); run `grader verify {assignment.name}`"
+        )
     return Prepared(
         assignment,
         suite,

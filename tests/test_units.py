@@ -1,0 +1,102 @@
+"""Fast tests of single modules: loading checks and assignments, discovering submissions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graders.assignment import find_assignment, load_assignment
+from graders.checks import load_checks
+from graders.discover import discover
+from graders.errors import AssignmentError, UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_intro_ann_loads_with_17_checks_totalling_100() -> None:
+    a = find_assignment("intro_ann", ROOT)
+    suite = a.load_checks()
+    assert len(suite.checks) == 17 and suite.total_points == 100
+    assert a.reference_dir is not None and a.secret_seed
+    gd = suite.checks[0]
+    assert gd.name.startswith("gradient_descent: ") and gd.source.lstrip().startswith(
+        "def _torch_data"
+    )
+    assert "@check" not in gd.source  # decorators are not sent to the kernel
+    assert len(suite.public().checks) == 9
+
+
+def _checks_file(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "checks.py"
+    p.write_text("from graders import check\n\n" + body)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("@check(points=1)\ndef a(s, c):\n    'no stub here'\n", "must start with"),
+        ("@check(points=1)\ndef a(s, c):\n    'other: x'\n", "not one of the assignment's stubs"),
+        (
+            "@check(points=1)\ndef a(s, c):\n    'f: x'\n"
+            "@check(points=1)\ndef b(s, c):\n    'f: x'\n",
+            "two checks",
+        ),
+        ("x = 1\n", "defines no checks"),
+        ("raise RuntimeError('boom')\n", "RuntimeError: boom"),
+    ],
+)
+def test_bad_checks_files_are_explained(tmp_path: Path, body: str, fragment: str) -> None:
+    with pytest.raises(AssignmentError, match=fragment):
+        load_checks(_checks_file(tmp_path, body), ("f",))
+
+
+def test_unknown_limits_and_bad_toml(tmp_path: Path) -> None:
+    (tmp_path / "assignment.toml").write_text(
+        'name = "x"\nstubs = ["f"]\n[limits]\ncell_timout = 5\n'
+    )
+    with pytest.raises(AssignmentError, match="unknown limits"):
+        load_assignment(tmp_path)
+    (tmp_path / "assignment.toml").write_text("name = ")
+    with pytest.raises(AssignmentError):
+        load_assignment(tmp_path)
+    with pytest.raises(UsageError, match="available: intro_ann"):
+        find_assignment("nope", ROOT)
+
+
+def test_discover_files_folders_and_junk(tmp_path: Path) -> None:
+    (tmp_path / "alice.ipynb").write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
+    (tmp_path / "alice.py").write_text("x = 1\n")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    (tmp_path / "__MACOSX").mkdir()
+    bob = tmp_path / "bob"
+    bob.mkdir()
+    (bob / "hw.py").write_text("x = 2\n")
+    (bob / "data.csv").write_text("1,2\n")
+    two = tmp_path / "carol"
+    two.mkdir()
+    (two / "a.ipynb").write_text("{}")
+    (two / "b.ipynb").write_text("{}")
+    (tmp_path / "dave").mkdir()
+    found = discover([tmp_path])
+    subs = {s.id: s for s in found.submissions}
+    assert set(subs) == {"alice", "alice-2", "bob", "carol", "dave"}
+    assert subs["alice"].kind == "notebook" and subs["alice-2"].kind == "module"
+    assert subs["bob"].gradable and set(subs["bob"].extra) == {"data.csv"}
+    assert "several .ipynb" in subs["carol"].problem
+    assert "no .ipynb or .py" in subs["dave"].problem
+    assert {Path(p).name for p, _ in found.skipped} == {".DS_Store", "__MACOSX"}
+    with pytest.raises(UsageError, match="no such file"):
+        discover([tmp_path / "missing"])
+
+
+def test_discover_rejects_bad_notebooks(tmp_path: Path) -> None:
+    for name, text in {"a.ipynb": "[1, 2]", "b.ipynb": "{", "c.ipynb": '{"cells": 3}'}.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "d.py").write_bytes(b"\xff\xfe bad")
+    problems = {s.id: s.problem for s in discover([tmp_path]).submissions}
+    assert all(problems.values()), problems
+    assert "not UTF-8" in problems["d"]
