@@ -32,7 +32,7 @@ class Limits:
     tmp_mb: int = 512  # private /tmp
     max_output_kb: int = 512  # captured output kept per cell or check
     max_total_output_mb: int = 16  # output the harness accepts per submission, then kills
-    max_restarts: int = 2  # kernel restarts after a crash or a hard timeout
+    max_restarts: int = 3  # kernel restarts after a crash or a hard timeout
 
 
 DEFAULT_LIMITS = Limits()

@@ -48,6 +48,7 @@ PRELUDE = (
     "_grader_mod.install(globals())\n"
     "del _grader_types, _grader_mod\n"
 )
+PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -151,6 +152,13 @@ class _CappedClient(NotebookClient):  # type: ignore[misc]
         self._cell_bytes: dict[int, int] = {}
         self._session = session
 
+    async def _async_check_alive(self) -> None:
+        # nbclient's liveness poller can outlive a cell we cancelled; once we have dropped
+        # the client it must see a dead kernel, not trip over a missing one.
+        if self.kc is None:
+            raise DeadKernelError("Kernel died")
+        await super()._async_check_alive()
+
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> NotebookNode | None:
@@ -238,6 +246,7 @@ class KernelSession:
         await self._stop()
         self._killed_for = None
         self._dead = False
+        self.output_bytes = 0  # a restarted kernel gets a fresh output budget
         spec = SandboxSpec(self.work, self.runtime, self.data, self.limits)
         if self.sandbox.uses_cgroups():
             self._cgroup = Cgroup.create(self.limits)
@@ -313,7 +322,7 @@ class KernelSession:
                 pass
             self._km = None
         if self._cgroup is not None:
-            self._cgroup.remove()
+            await self._cgroup.remove()
             self._cgroup = None
 
     async def close(self) -> None:
@@ -371,6 +380,9 @@ class KernelSession:
             else:
                 record.status = "timeout"
                 self.kill(f"ran past {self.limits.cell_timeout:g} s and ignored the interrupt")
+        except Exception:  # a tampered kernel can send anything on its sockets
+            record.status = "died"
+            self.kill(PROTOCOL_ERROR)
         record.duration = time.monotonic() - start
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
         if record.status == "ok" and err is not None:
@@ -421,6 +433,9 @@ class KernelSession:
                     "died", output=output.text(), duration=time.monotonic() - start,
                     note=self.death_reason(),
                 )  # fmt: skip
+            except Exception:  # malformed messages from a tampered kernel
+                self.kill(PROTOCOL_ERROR)
+                return ProbeResult("died", output=output.text(), note=PROTOCOL_ERROR)
             await asyncio.sleep(0)  # let the reader take what has arrived
         finally:
             try:
@@ -570,7 +585,14 @@ async def execute_submission(
         t1 = time.monotonic()
         ex.timings["cells"] = t1 - t0 - ex.timings["kernel_start"]
 
+        crashed: set[str] = set()  # stubs whose check killed the kernel: not run again
         for chk in checks:
+            if chk.stub in crashed:
+                ex.probes[chk.name] = ProbeResult(
+                    "died",
+                    note=f"an earlier check of `{chk.stub}` crashed the kernel; not run again",
+                )
+                continue
             if not alive:
                 ex.probes[chk.name] = ProbeResult(
                     "skipped", note="the kernel could not be restarted"
@@ -585,6 +607,8 @@ async def execute_submission(
             ctx = {"seed": seed_for[chk.name], "device": device}
             res = await ks.probe(chk, ctx, timeout)
             ex.probes[chk.name] = res
+            if res.kind == "died":
+                crashed.add(chk.stub)
             if res.kind in ("died", "timeout") and not await ks._alive():
                 alive = await restart(f"check {chk.name!r}: {res.note or ks.death_reason()}")
         ex.timings["checks"] = time.monotonic() - t1

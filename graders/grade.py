@@ -21,7 +21,7 @@ from .errors import AssignmentError, UsageError
 from .execute import ProbeResult, Source, execute_submission
 from .model import Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
-from .sandbox import Sandbox, get_sandbox
+from .sandbox import Cgroup, Sandbox, get_sandbox
 from .score import evaluate, summary_line
 
 
@@ -89,6 +89,7 @@ async def prepare(
     if settings.public_only:
         suite = suite.public()
     data, synthetic = resolve_data(assignment, settings)
+    Cgroup.sweep()
     if assignment.reference_dir is None:
         raise AssignmentError(
             f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"

@@ -10,10 +10,12 @@ not exist (a student's own laptop). See SECURITY.md for what each guarantees.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import sys
+import time
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -151,19 +153,41 @@ class Cgroup:
             except OSError:
                 pass
 
-    def remove(self) -> None:
+    async def remove(self) -> None:
+        """Kill what is left and remove the cgroup; dying tasks (an OOM kill, a fork bomb's
+        hundreds of children) can take seconds to leave it."""
         self.kill_all()
         for d in self.dirs:
-            for _ in range(50):
+            for _ in range(200):
                 try:
                     d.rmdir()
                     break
                 except FileNotFoundError:
                     break
-                except OSError:  # still has dying tasks
-                    import time
+                except OSError:
+                    self.kill_all()
+                    await asyncio.sleep(0.05)
 
-                    time.sleep(0.02)
+    @staticmethod
+    def sweep(max_age: float = 3600.0) -> None:
+        """Remove empty cgroups that a killed harness left behind (older than an hour, so
+        never one that another grading run has just made)."""
+        now = time.time()
+        for ctl in ("memory", "pids", ""):
+            parent = CGROUP_ROOT / ctl / "grader" if ctl else CGROUP_ROOT / "grader"
+            try:
+                children = [d for d in parent.iterdir() if d.is_dir()]
+            except OSError:
+                continue
+            for d in children:
+                try:
+                    if (
+                        now - d.stat().st_mtime > max_age
+                        and not (d / "cgroup.procs").read_text().strip()
+                    ):
+                        d.rmdir()
+                except OSError:
+                    continue
 
 
 class Sandbox(ABC):

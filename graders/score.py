@@ -84,6 +84,8 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
             "Look for a loop that never ends.",
         )
+    if got.kind == "died" and got.note.startswith("an earlier check"):
+        return result(Outcome.ERROR, f"Not run: {got.note}.")
     if got.kind == "died":
         return result(
             Outcome.ERROR,
