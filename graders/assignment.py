@@ -30,6 +30,7 @@ class Limits:
     max_processes: int = 256  # processes and threads
     max_file_mb: int = 256  # size of any one file the kernel writes
     tmp_mb: int = 512  # private /tmp
+    work_mb: int = 512  # what the kernel may write into its work dir, in total
     max_output_kb: int = 512  # captured output kept per cell or check
     max_total_output_mb: int = 16  # output the harness accepts per submission, then kills
     max_restarts: int = 3  # kernel restarts after a crash or a hard timeout

@@ -193,8 +193,10 @@ async def _grade(args: argparse.Namespace) -> int:
     if already:
         print(f"{already} submission(s) already graded with the same inputs; --force regrades",
               file=sys.stderr)  # fmt: skip
-    reports = await grade_many(p, found.submissions, on_done, skip)
-    write_run(out)
+    try:
+        reports = await grade_many(p, found.submissions, on_done, skip)
+    finally:  # also after Ctrl-C: the gradebook covers every finished report
+        write_run(out)
     if reports:
         print(_table(reports))
     print(f"reports in {out}/ (gradebook.csv, summary.html, <id>/feedback.html)")

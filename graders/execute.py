@@ -383,6 +383,9 @@ class KernelSession:
         except Exception:  # a tampered kernel can send anything on its sockets
             record.status = "died"
             self.kill(PROTOCOL_ERROR)
+        if record.status in ("ok", "timeout") and self._dead and self._killed_for == "output limit":
+            # The flood was cut while this cell ran; nbclient may still have called it done.
+            record.status = "died"
         record.duration = time.monotonic() - start
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
         if record.status == "ok" and err is not None:

@@ -312,14 +312,17 @@ class Bubblewrap(Sandbox):
             cmd += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
-        cmd += [
-            "--bind",
-            str(spec.work),
-            WORK_MOUNT,
-            "--bind",
-            str(spec.runtime),
-            str(spec.runtime),
-        ]
+        # The work dir is a size-capped tmpfs (disk use is limited, and charged to the memory
+        # cgroup); the submission's own files are bound into it read-only.
+        work_bytes = spec.limits.work_mb * 1024 * 1024
+        cmd += ["--size", str(work_bytes), "--perms", "1777", "--tmpfs", WORK_MOUNT]
+        for root, dirs, files in os.walk(spec.work):
+            rel = Path(root).relative_to(spec.work)
+            for d in dirs:
+                cmd += ["--perms", "0755", "--dir", f"{WORK_MOUNT}/{rel / d}"]
+            for f in files:
+                cmd += ["--ro-bind", str(Path(root) / f), f"{WORK_MOUNT}/{rel / f}"]
+        cmd += ["--bind", str(spec.runtime), str(spec.runtime)]
         if spec.data is not None:
             cmd += ["--ro-bind", str(spec.data), DATA_MOUNT]
         cmd += ["--remount-ro", "/", "--chdir", WORK_MOUNT, "--"]

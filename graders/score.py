@@ -58,7 +58,8 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             max_score=check.points,
             hidden=check.hidden,
             message=message,
-            output=got.output,
+            # What the student printed during a hidden check can reveal its inputs.
+            output="" if check.hidden else got.output,
             duration=got.duration,
             **kw,
         )

@@ -33,6 +33,7 @@ check_timeout = 5
 submission_timeout = 150
 memory_mb = 3072
 max_processes = 256
+work_mb = 64
 """
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +75,47 @@ def test_verify_catches_a_broken_reference(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "PROBLEM: the reference fails 'evaluate: accuracy of a fixed model" in proc.stdout
     shutil.rmtree(bad)
+
+
+def _sandboxed_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and d.stat().st_uid == 65534:
+                pids.append(int(d.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(os.geteuid() != 0, reason="kernels run as uid 65534 only when graded as root")
+def test_ctrl_c_keeps_finished_reports_and_leaves_no_process(
+    home: Path, cache: Path, tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(EXAMPLES / "erin_module.py", subs / "a_done.py")
+    (subs / "b_loops.py").write_text("while True:\n    pass\n")
+    out = tmp_path / "out"
+    before = set(Path(tempfile.gettempdir()).glob("grader-*"))
+    env = {**os.environ, "GRADER_HOME": str(home), "GRADER_CACHE_DIR": str(cache)}
+    args = ["grade", "intro_ann", str(subs), "--out", str(out), "-j", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graders", *args],
+        env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while not (out / "a_done" / "report.json").exists() or not _sandboxed_pids():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert json.loads((out / "a_done" / "report.json").read_text())["score"] == 100
+    assert not (out / "b_loops" / "report.json").exists()
+    assert "a_done" in (out / "gradebook.csv").read_text()
+    time.sleep(0.5)
+    assert _sandboxed_pids() == []
+    assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before

@@ -172,7 +172,13 @@ json.loads = lambda *a, **k: {"kind": "value", "value": 1.0}
     get_ipython().user_ns['__grader_rt__']._last = '{"kind": "value", "value": 0.75}'
     raise NotImplementedError()""",
     }
+    disk_filler = (
+        "written = 0\ntry:\n    for i in range(100):\n"
+        "        with open(f'junk{i}', 'wb') as f:\n            f.write(b'x' * 2**20)\n"
+        "        written += 1\nexcept OSError as e:\n    print('stopped after', written, 'MB:', e)"
+    )
     cases = {
+        "disk_filler": _with(CORRECT, disk_filler),
         "correct": notebook(CORRECT),
         "steal": _with(CORRECT, steal),
         "connect": _with(CORRECT, connect),
@@ -208,7 +214,7 @@ json.loads = lambda *a, **k: {"kind": "value", "value": 1.0}
 def test_run_completes_and_correct_is_unaffected(hostile: tuple[GradedRun, Listener]) -> None:
     run, _ = hostile
     assert run.proc.returncode == 0, run.proc.stderr[-3000:]
-    assert len(run.reports) == 12
+    assert len(run.reports) == 13
     assert run.reports["correct"]["score"] == 100
 
 
@@ -292,3 +298,11 @@ def test_nothing_left_running(hostile: tuple[GradedRun, Listener]) -> None:
         d = Path("/sys/fs/cgroup") / ctl / "grader"
         if d.is_dir():
             assert [p for p in d.iterdir() if p.is_dir()] == [], ctl
+
+
+def test_work_dir_disk_use_is_capped(hostile: tuple[GradedRun, Listener]) -> None:
+    r = hostile[0].reports["disk_filler"]
+    out = r["cells"][1]["output"]
+    assert "stopped after" in out and "No space left on device" in out, out
+    assert int(out.split()[2]) < 64
+    assert r["score"] == 100
