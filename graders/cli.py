@@ -13,7 +13,7 @@ from typing import Any
 
 from . import __version__
 from .assignment import Assignment, find_assignment, search_roots
-from .discover import Submission, discover, load_file
+from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .model import Outcome, Report, Status
@@ -164,6 +164,13 @@ async def _grade(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be at least 1")
     assignment = find_assignment(args.assignment)
     found = discover(args.inputs)
+    try:
+        return await _grade_found(args, assignment, found)
+    finally:
+        found.cleanup()
+
+
+async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: Discovery) -> int:
     for path, reason in found.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not found.submissions:

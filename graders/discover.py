@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from . import lms
 from .errors import UsageError
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
@@ -23,6 +26,9 @@ class Submission:
     kind: str  # notebook | module | other
     data: bytes = b""
     problem: str = ""  # set when the submission is ungradable
+    student: str | None = None  # the name an LMS export gives
+    student_id: str | None = None  # the LMS's id for the student (gradebook import key)
+    note: str = ""  # e.g. which of several files counted, a late marker
     extra: dict[str, bytes] = field(default_factory=dict)  # files beside it (folder per student)
 
     @property
@@ -38,6 +44,11 @@ class Submission:
 class Discovery:
     submissions: list[Submission]
     skipped: list[tuple[str, str]]  # (path, reason)
+    tempdirs: list[Path] = field(default_factory=list)  # extracted archives; caller removes
+
+    def cleanup(self) -> None:
+        for d in self.tempdirs:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _safe_id(name: str) -> str:
@@ -94,26 +105,61 @@ def notebook_problem(data: bytes) -> str:
 def discover(inputs: list[Path]) -> Discovery:
     subs: list[Submission] = []
     skipped: list[tuple[str, str]] = []
+    tempdirs: list[Path] = []
     for item in inputs:
         if not item.exists():
             raise UsageError(f"{item}: no such file or folder")
+        if item.is_file() and item.suffix.lower() == ".zip":
+            tmp = Path(tempfile.mkdtemp(prefix="grader-zip-"))
+            tempdirs.append(tmp)
+            subs.extend(_archive(item, tmp, skipped))
+            continue
         if item.is_file():
             subs.append(load_file(item))
             continue
-        for child in sorted(item.iterdir()):
-            if child.name in JUNK or child.name.startswith("."):
-                skipped.append((str(child), "not a submission (system or hidden file)"))
-            elif child.is_file():
-                subs.append(load_file(child))
-            elif child.is_dir():
-                subs.append(_student_folder(child, skipped))
+        _folder(item, subs, skipped)
     seen: dict[str, int] = {}
     for s in subs:  # make ids unique: alice.py and alice.ipynb in one folder
         n = seen.get(s.id, 0)
         seen[s.id] = n + 1
         if n:
             s.id = f"{s.id}-{n + 1}"
-    return Discovery(subs, skipped)
+    return Discovery(subs, skipped, tempdirs)
+
+
+def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[Submission]:
+    try:
+        ex = lms.extract(archive, dest)
+    except lms.ArchiveError as exc:
+        return [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
+    skipped.extend((f"{archive.name}:{name}", why) for name, why in ex.skipped)
+    cands = lms.canvas_candidates(dest) or lms.moodle_candidates(dest)
+    if cands is None:  # any other zip: like a folder (below its one top folder, if so)
+        root = dest
+        entries = list(dest.iterdir())
+        if len(entries) == 1 and entries[0].is_dir():
+            root = entries[0]
+        subs: list[Submission] = []
+        _folder(root, subs, skipped)
+        return subs
+    out = []
+    for c in cands:
+        ident = _safe_id(f"{c.student}_{c.student_id}")
+        sub = load_file(c.path, ident) if c.path.is_file() else _student_folder(c.path, skipped)
+        sub.id = ident
+        sub.student, sub.student_id, sub.note = c.student, c.student_id, c.note
+        out.append(sub)
+    return out
+
+
+def _folder(item: Path, subs: list[Submission], skipped: list[tuple[str, str]]) -> None:
+    for child in sorted(item.iterdir()):
+        if child.name in JUNK or child.name.startswith("."):
+            skipped.append((str(child), "not a submission (system or hidden file)"))
+        elif child.is_file():
+            subs.append(load_file(child))
+        elif child.is_dir():
+            subs.append(_student_folder(child, skipped))
 
 
 def _student_folder(folder: Path, skipped: list[tuple[str, str]]) -> Submission:

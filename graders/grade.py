@@ -135,7 +135,16 @@ def _source(sub: Submission) -> Source:
 def _base_report(p: Prepared, sub: Submission) -> Report:
     a = p.assignment
     return Report(
-        submission=SubmissionInfo(sub.id, str(sub.path), sub.kind, sub.sha256, p.inputs_key(sub)),
+        submission=SubmissionInfo(
+            sub.id,
+            str(sub.path),
+            sub.kind,
+            sub.sha256,
+            p.inputs_key(sub),
+            sub.student,
+            sub.student_id,
+            sub.note,
+        ),
         assignment={"name": a.name, "title": a.title, "version": a.version},
         harness={"name": "graders", "version": __version__, **library_versions()},
         status=Status.GRADED,

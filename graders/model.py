@@ -52,7 +52,9 @@ class SubmissionInfo:
     kind: str  # notebook | module | other
     sha256: str
     inputs_key: str = ""  # a rerun with the same key is skipped
-    student: str | None = None
+    student: str | None = None  # the name an LMS export gives
+    student_id: str | None = None  # the LMS's id (the gradebook's import key)
+    note: str = ""  # which of several files counted, a late marker
 
 
 @dataclass

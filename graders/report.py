@@ -117,7 +117,8 @@ def gradebook_csv(reports: list[dict[str, Any]]) -> str:
     for r in reports:
         scores = {t["name"]: t["score"] for t in r["tests"]}
         sub = r["submission"]
-        w.writerow([sub.get("student") or sub["id"], sub["id"], f"{r['score']:g}", r["status"],
+        w.writerow([sub.get("student") or sub["id"], sub.get("student_id") or sub["id"],
+                    f"{r['score']:g}", r["status"],
                     *(f"{scores[n]:g}" if n in scores else "" for n in check_names)])  # fmt: skip
     return buf.getvalue()
 

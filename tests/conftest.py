@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,8 +112,17 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     out = home / "out"
-    proc = run_grader(
-        ["grade", "intro_ann", str(submissions), "--out", str(out), "-j", "2"], home, cache
-    )
+    exports = home / "exports"
+    exports.mkdir()
+    with zipfile.ZipFile(exports / "canvas.zip", "w") as zf:  # as Canvas names them
+        zf.write(submissions / "template.ipynb", "smithjane_1001_5001_intro_ann.ipynb")
+        zf.write(submissions / "correct.ipynb", "smithjane_1001_5002_intro_ann-1.ipynb")
+        zf.write(submissions / "bob.ipynb", "doejohn_late_1002_5003_intro_ann.ipynb")
+    with zipfile.ZipFile(exports / "moodle.zip", "w") as zf:  # a folder per participant
+        zf.write(submissions / "carol.ipynb", "Ada Lovelace_4242_assignsubmission_file_/hw.ipynb")
+        zf.write(submissions / "module_correct.py", "Bo Li_4343_assignsubmission_file_/hw.py")
+    args = ["grade", "intro_ann", str(submissions), str(exports / "canvas.zip"),
+            str(exports / "moodle.zip"), "--out", str(out), "-j", "2"]  # fmt: skip
+    proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     yield GradedRun(home, cache, out, proc, reports)
