@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap (the sandbox) and util-linux (setpriv, prlimit) from Debian, when we may install.
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit) and Chromium (the browser tests) from
+# Debian, when we may install.
 system:
-	@if ! command -v bwrap >/dev/null 2>&1; then \
+	@if ! command -v bwrap >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux; \
-	  else echo "warning: bubblewrap is missing; install it (apt-get install bubblewrap)"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux chromium; \
+	  else echo "warning: install bubblewrap (the sandbox) and chromium (browser tests) with apt-get"; fi; \
 	fi
 
 setup: system $(STAMP)

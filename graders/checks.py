@@ -49,6 +49,8 @@ class Check:
     cases: bool
     timeout: float | None
     order: int = 0
+    plot: str | None = None  # "line" or "parabola": drawn on the feedback page (public only)
+    plot_key: str | None = None  # which field of a dict result to draw
 
     @property
     def hidden(self) -> bool:
@@ -66,6 +68,8 @@ class _Pending:
     label: str
     cases: bool
     timeout: float | None
+    plot: str | None
+    plot_key: str | None
 
 
 @dataclass(frozen=True)
@@ -81,9 +85,14 @@ def check(
     label: str = "result",
     cases: bool = False,
     timeout: float | None = None,
+    plot: str | None = None,
+    plot_key: str | None = None,
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check. ``cases=True``: the probe returns ``{case name: value}`` and each
-    case earns an equal share of the points."""
+    case earns an equal share of the points. ``plot="line"`` or ``"parabola"`` draws the
+    result (or its ``plot_key`` field) beside the reference's on the feedback page."""
+    if plot not in (None, "line", "parabola"):
+        raise AssignmentError(f"plot must be 'line' or 'parabola', not {plot!r}")
 
     def wrap(func: Callable[..., Any]) -> _Pending:
         return _Pending(
@@ -94,6 +103,8 @@ def check(
             label=label,
             cases=cases,
             timeout=timeout,
+            plot=plot,
+            plot_key=plot_key,
         )
 
     return wrap
@@ -178,6 +189,8 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
                 cases=p.cases,
                 timeout=p.timeout,
                 order=order,
+                plot=p.plot,
+                plot_key=p.plot_key,
             )
         )
     if not checks:

@@ -39,6 +39,7 @@ class CheckResult:
     output: str = ""  # what the student's code printed during the check
     duration: float = 0.0
     cases: list[dict[str, Any]] = field(default_factory=list)
+    plot: dict[str, Any] | None = None  # {"kind", "expected", "got"}: public checks only
 
     @property
     def status(self) -> str:
@@ -107,6 +108,7 @@ class Report:
                     "stdout": t.output,
                     "duration": round(t.duration, 3),
                     "cases": t.cases,
+                    "plot": t.plot,
                 }
                 for t in self.tests
             ],

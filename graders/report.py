@@ -10,13 +10,16 @@ import csv
 import io
 import json
 import os
+import statistics
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
 from .model import Report
+from .plots import histogram, line_plot, parabola_plot
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("graders", "templates"),
@@ -64,12 +67,58 @@ def to_gradescope(report: Report) -> dict[str, Any]:
 
 def render_feedback(report: Report) -> str:
     groups: dict[str, list[Any]] = {}
+    plots: dict[str, Any] = {}
     for t in report.tests:
         groups.setdefault(t.stub, []).append(t)
+        if t.plot and not t.hidden:
+            draw = parabola_plot if t.plot["kind"] == "parabola" else line_plot
+            plots[t.name] = draw(t.name, t.plot["expected"], t.plot["got"])
     failing_cells = [c for c in report.cells if c["status"] in ("error", "timeout", "died")]
     return _env.get_template("feedback.html.j2").render(
-        r=report, groups=groups, failing_cells=failing_cells
+        r=report, groups=groups, failing_cells=failing_cells, plots=plots
     )
+
+
+def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """What summary.html shows, computed from report.json dicts alone."""
+    graded = [r for r in reports if r["status"] == "graded"]
+    scores = sorted(r["score"] for r in graded)
+    max_score = max((r["max_score"] for r in reports), default=0)
+    checks: dict[str, list[int]] = {}
+    failures: Counter[tuple[str, str]] = Counter()
+    for r in graded:
+        for t in r["tests"]:
+            tally = checks.setdefault(t["name"], [0, 0])
+            tally[0] += t["outcome"] == "passed"
+            tally[1] += 1
+            if t["outcome"] != "passed":
+                failures[(t["name"], t["output"])] += 1
+    return {
+        "assignment": reports[0]["assignment"]["title"] if reports else "",
+        "n": len(reports),
+        "graded": len(graded),
+        "max_score": max_score,
+        "mean": statistics.fmean(scores) if scores else 0.0,
+        "median": statistics.median(scores) if scores else 0.0,
+        "histogram": histogram(scores, max_score),
+        "checks": [
+            {"name": n, "passed": p, "total": t, "pct": round(100 * p / t) if t else 0}
+            for n, (p, t) in checks.items()
+        ],
+        "failures": [
+            {"check": c, "message": m, "count": k} for (c, m), k in failures.most_common(10)
+        ],
+        "ungradable": [r for r in reports if r["status"] == "ungradable"],
+        "errors": [r for r in reports if r["status"] == "error"],
+        "timeouts": [
+            r
+            for r in graded
+            if r["events"]
+            and any("restart" in e or "ran past" in e or "limit" in e for e in r["events"])
+        ],
+        "slowest": sorted(reports, key=lambda r: -r["execution_time"])[:5],
+        "reports": sorted(reports, key=lambda r: r["submission"]["id"]),
+    }
 
 
 RENDER_FAILED = "The feedback page could not be rendered"
@@ -127,5 +176,6 @@ def write_run(out: Path) -> list[dict[str, Any]]:
     """Rebuild the per-run files from every report.json in ``out`` (any run, even a killed one)."""
     reports = load_reports(out)
     atomic_write(out / "gradebook.csv", gradebook_csv(reports))
-    atomic_write(out / "summary.html", _env.get_template("summary.html.j2").render(reports=reports))
+    page = _env.get_template("summary.html.j2").render(s=summary_model(reports))
+    atomic_write(out / "summary.html", page)
     return reports

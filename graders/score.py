@@ -110,9 +110,33 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
     shown: dict[str, Any] = {}
     if not check.hidden:  # a hidden check never shows its expected value
         shown = {"expected": render_value(ref.value), "got": render_value(got.value)}
+        shown["plot"] = _plot_data(check, ref.value, got.value)
     if verdict.passed:
         return result(Outcome.PASSED, "Correct.", score=check.points, **shown)
     return result(Outcome.FAILED, _student_text(check, verdict), **shown)
+
+
+def _series(value: Any, key: str | None) -> list[float] | None:
+    if key is not None:
+        value = value.get(key) if isinstance(value, dict) else None
+    arr = as_numeric(value)
+    if arr is None or arr.size < 2 or arr.size > 10_000:
+        return None
+    return [float(x) for x in arr.astype(np.float64).ravel()[:500]]
+
+
+def _plot_data(check: Check, expected: Any, got: Any) -> dict[str, Any] | None:
+    if check.plot is None:
+        return None
+    exp = _series(expected, check.plot_key)
+    if exp is None:
+        return None
+    return {
+        "kind": check.plot,
+        "key": check.plot_key,
+        "expected": exp,
+        "got": _series(got, check.plot_key),
+    }
 
 
 def _student_text(check: Check, verdict: Verdict) -> str:

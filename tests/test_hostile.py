@@ -250,6 +250,8 @@ def test_memory_hog_hits_the_memory_limit(hostile: tuple[GradedRun, Listener]) -
 
 def test_fork_bomb_is_contained(hostile: tuple[GradedRun, Listener]) -> None:
     r = hostile[0].reports["fork_bomb"]
+    if any("no cgroup" in e for e in r["events"]):
+        pytest.skip("no writable pids cgroup on this machine: " + "; ".join(r["events"]))
     assert "fork refused after" in r["cells"][1]["output"]
     assert r["score"] == 100
 

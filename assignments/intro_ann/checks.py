@@ -32,7 +32,7 @@ def _linear_model(seed, device):
 # 1. gradient_descent (12 points)
 
 
-@check(points=4, compare=FLOAT, label="xs")
+@check(points=4, compare=FLOAT, label="xs", plot="parabola")
 def gd_example(student, ctx):
     """gradient_descent: the notebook's example (f(x) = x**2 from x0 = 1, lr 0.1, 10 steps)"""
     return student.gradient_descent(lambda x: 2 * x, 1, 0.1, 10)
@@ -143,7 +143,7 @@ def bce_hidden(student, ctx):
 # 5. train (16 points)
 
 
-@check(points=6, compare=FLOAT, label="")
+@check(points=6, compare=FLOAT, label="", plot="line", plot_key="losses")
 def train_regression(student, ctx):
     """train: the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"""
     import numpy as np

@@ -1,0 +1,85 @@
+"""The HTML pages in a real headless Chromium: no console errors, no network, plots and links."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GradedRun
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"
+    ),
+]
+# Chromium's own background traffic, not the page's.
+BROWSER_HOSTS = re.compile(
+    r"https?://([a-z0-9-]+\.)*(google\.com|googleapis\.com|gstatic\.com|gvt1\.com)/"
+)
+
+
+def open_page(page: Path, shots: Path) -> tuple[str, list[str], list[str]]:
+    """Load ``page``; return its DOM after scripts, its console messages, its network URLs."""
+    shots.mkdir(parents=True, exist_ok=True)
+    name = f"{page.parent.name}-{page.stem}"
+    net = shots / f"{name}.netlog.json"
+    profile = shots / f"profile-{name}"
+    base = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+        "--window-size=420,2400",  # a phone's width
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [*base, f"--log-net-log={net}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    subprocess.run(
+        [*base, f"--screenshot={shots / (name + '.png')}", page.as_uri()],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    urls = set(re.findall(r'"url":"(https?://[^"]+)"', net.read_text())) if net.exists() else set()
+    return dom.stdout, console, sorted(u for u in urls if not BROWSER_HOSTS.match(u))
+
+
+def test_the_checks_can_fail(tmp_path: Path) -> None:
+    bad = tmp_path / "bad" / "page.html"
+    bad.parent.mkdir()
+    bad.write_text(
+        '<!doctype html><html><body><img src="http://example.com/x.png">'
+        '<script>console.error("broken")</script></body></html>'
+    )
+    _, console, urls = open_page(bad, tmp_path / "shots")
+    assert any("broken" in line for line in console)
+    assert "http://example.com/x.png" in urls
+
+
+@pytest.mark.parametrize("sub", ["carol", "correct", "template", "broken", "loop_in_function"])
+def test_feedback_pages(
+    graded: GradedRun, sub: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    dom, console, urls = open_page(graded.out / sub / "feedback.html", shots)
+    assert console == [] and urls == []
+    assert "<h1>" in dom and 'class="score"' in dom
+    assert (shots / f"{sub}-feedback.png").stat().st_size > 10_000
+    if sub in ("carol", "correct"):
+        assert dom.count("<svg") >= 2  # the parabola and the loss curve
+        assert 'role="img"' in dom and "<desc>" in dom  # text alternatives for the plots
+
+
+def test_summary_page(graded: GradedRun, tmp_path_factory: pytest.TempPathFactory) -> None:
+    shots = tmp_path_factory.getbasetemp() / "screenshots"
+    dom, console, urls = open_page(graded.out / "summary.html", shots)
+    assert console == [] and urls == []
+    assert "<svg" in dom  # the histogram
+    links = re.findall(r'href="([^"]+/feedback\.html)"', dom)
+    assert {link.split("/")[0] for link in links} == set(graded.reports)
+    assert all((graded.out / link).is_file() for link in links)
