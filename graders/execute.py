@@ -390,10 +390,11 @@ class KernelSession:
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
         if record.status == "ok" and err is not None:
             record.status = "error"
-        if record.status == "timeout" and err is None:
+        if record.status == "timeout" and (err is None or err["type"] == "KeyboardInterrupt"):
             err = {
                 "type": "Timeout",
-                "message": f"the cell ran past {self.limits.cell_timeout:g} s",
+                "message": f"the cell ran past {self.limits.cell_timeout:g} s and was stopped",
+                "traceback": (err or {}).get("traceback", ""),
             }
         if record.status == "died":
             err = {"type": "KernelDied", "message": self.death_reason()}
