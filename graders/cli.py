@@ -7,11 +7,10 @@ import asyncio
 import json
 import os
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, terminal
 from .assignment import Assignment, find_assignment, search_roots
 from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
@@ -127,30 +126,6 @@ def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
     )
 
 
-def _table(reports: list[Report]) -> str:
-    width = max([len(r.submission.id) for r in reports] + [10])
-    lines = [f"{'submission':<{width}}  {'score':>11}  status      failing checks"]
-    for r in sorted(reports, key=lambda r: r.submission.id):
-        bad = sum(t.outcome is not Outcome.PASSED for t in r.tests)
-        detail = r.reason if r.status is not Status.GRADED else (f"{bad}" if bad else "-")
-        lines.append(
-            f"{r.submission.id:<{width}}  {r.score:>5g}/{r.max_score:<5g}  "
-            f"{r.status.value:<10}  {detail}"
-        )
-    return "\n".join(lines)
-
-
-def _check_table(r: Report) -> str:
-    marks = {"passed": "ok", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
-             "missing": "MISSING", "skipped": "SKIP"}  # fmt: skip
-    lines = []
-    for t in r.tests:
-        lines.append(f"  {marks[t.outcome.value]:<8} {t.score:>4g}/{t.max_score:<4g} {t.name}")
-        if t.outcome is not Outcome.PASSED:
-            lines.append(textwrap.indent(textwrap.fill(t.message, 90), " " * 20))
-    return "\n".join(lines)
-
-
 def _done_key(out: Path, sub: Submission) -> str | None:
     try:
         data = json.loads((out / sub.id / "report.json").read_text())
@@ -180,6 +155,7 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     out.mkdir(parents=True, exist_ok=True)
     total = len(found.submissions)
     done = 0
+    bar = None
 
     def skip(sub: Submission) -> bool:
         if args.force:
@@ -190,22 +166,25 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
         nonlocal done
         done += 1
         write_submission(out, report)
-        print(
-            f"[{done}/{total}] {report.submission.id}: {report.score:g}/{report.max_score:g} "
-            f"({report.status.value}, {report.execution_time:.1f} s)",
-            file=sys.stderr,
+        line = (
+            f"{report.submission.id}: {report.score:g}/{report.max_score:g} ({report.status.value})"
         )
+        if bar is not None:
+            bar.update(bar.task_ids[0], advance=1, last=line)
+        else:
+            print(f"[{done}/{total}] {line}, {report.execution_time:.1f} s", file=sys.stderr)
 
     already = sum(skip(s) for s in found.submissions)
     if already:
         print(f"{already} submission(s) already graded with the same inputs; --force regrades",
               file=sys.stderr)  # fmt: skip
     try:
-        reports = await grade_many(p, found.submissions, on_done, skip)
+        with terminal.progress(total - already) as bar:
+            reports = await grade_many(p, found.submissions, on_done, skip)
     finally:  # also after Ctrl-C: the gradebook covers every finished report
         write_run(out)
     if reports:
-        print(_table(reports))
+        terminal.out.print(terminal.grade_table(reports))
     print(f"reports in {out}/ (gradebook.csv, summary.html, <id>/feedback.html)")
     if any(r.status is Status.ERROR for r in reports):
         return ExitCode.INTERNAL
@@ -248,8 +227,9 @@ async def _check(args: argparse.Namespace) -> int:
     report = await grade_submission(p, load_file(args.submission))
     folder = write_submission(args.out, report)
     print(f"{assignment.title}: public checks for {args.submission} (sandbox: {report.sandbox})")
-    print(_check_table(report))
-    print(report.output)
+    terminal.out.print(terminal.check_table(report))
+    terminal.print_fixes(report)
+    terminal.out.print(report.output, soft_wrap=True, markup=False)
     print(f"feedback: {folder / 'feedback.html'}")
     if report.status is not Status.GRADED:
         return ExitCode.UNGRADABLE if report.status is Status.UNGRADABLE else ExitCode.INTERNAL
