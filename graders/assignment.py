@@ -77,9 +77,12 @@ class Assignment:
     def fingerprint(self) -> str:
         """Changes whenever anything that can change a grade changes."""
         h = hashlib.sha256()
-        for p in [self.root / "assignment.toml", self.checks_path, *self.reference_files()]:
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
+        files = [self.root / "assignment.toml", self.checks_path, *self.reference_files()]
+        files += [self.root / "checks.json", self.root / "expected.json"]  # a student bundle
+        for p in files:
+            if p.is_file():
+                h.update(p.name.encode())
+                h.update(p.read_bytes())
         return h.hexdigest()[:16]
 
 
@@ -112,9 +115,9 @@ def find_assignment(name: str, home: Path | None = None) -> Assignment:
     if (candidate / "assignment.toml").is_file():
         return load_assignment(candidate.resolve())
     for root in roots:
-        d = root / "assignments" / name
-        if (d / "assignment.toml").is_file():
-            return load_assignment(d)
+        for d in (root / "assignments" / name, root / "dist" / name):  # dist: a student bundle
+            if (d / "assignment.toml").is_file():
+                return load_assignment(d)
     available = sorted(
         {p.parent.name for r in roots for p in (r / "assignments").glob("*/assignment.toml")}
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__, terminal
 from .assignment import Assignment, find_assignment, search_roots
+from .bundle import write_bundle
 from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
@@ -103,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("verify", help="check an assignment: reference 100, template 0")
     v.add_argument("assignment")
     _common(v)
+
+    b = sub.add_parser("build", help="write the student bundle (public checks, no secrets)")
+    b.add_argument("assignment")
+    b.add_argument("--out", type=Path, default=Path("dist"), help="default: dist/<name>")
+    _common(b)
 
     d = sub.add_parser("data", help="write datasets for offline use")
     d.add_argument("dataset", choices=["fashion-mnist"])
@@ -263,6 +269,17 @@ async def _verify(args: argparse.Namespace) -> int:
     return ExitCode.OK if not problems else ExitCode.USAGE
 
 
+async def _build(args: argparse.Namespace) -> int:
+    assignment = find_assignment(args.assignment)
+    p = await prepare(assignment, _settings(args))
+    full = assignment.load_checks()
+    dest = write_bundle(assignment, full, p.reference, p.seeds, args.out / assignment.name)
+    n = len(full.public().checks)
+    print(f"student bundle for {assignment.name}: {dest}/ ({n} public checks, no secrets)")
+    print(f"students run: grader check NOTEBOOK --assignment {dest}")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -272,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
             root = write_fashion_mnist(args.synthetic)
             print(f"synthetic FashionMNIST-format data written to {root}/FashionMNIST/raw")
             return ExitCode.OK
-        runner = {"grade": _grade, "check": _check, "verify": _verify}[args.command]
+        runner = {"grade": _grade, "check": _check, "verify": _verify, "build": _build}[
+            args.command
+        ]
         return int(asyncio.run(runner(args)))
     except GraderError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)

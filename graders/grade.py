@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import __version__
+from . import __version__, bundle
 from .assignment import Assignment
 from .checks import CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
@@ -85,11 +85,17 @@ def resolve_data(assignment: Assignment, settings: Settings) -> tuple[Path | Non
 async def prepare(
     assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
 ) -> Prepared:
+    data, synthetic = resolve_data(assignment, settings)
+    Cgroup.sweep()
+    if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
+        suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
+        return Prepared(
+            assignment, suite, bundle.load_expected(assignment.root),
+            get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
+        )  # fmt: skip
     suite = assignment.load_checks()
     if settings.public_only:
         suite = suite.public()
-    data, synthetic = resolve_data(assignment, settings)
-    Cgroup.sweep()
     if assignment.reference_dir is None:
         raise AssignmentError(
             f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"

@@ -1,0 +1,107 @@
+"""The student bundle: what a student needs to self-check, and nothing secret.
+
+``grader build NAME`` writes ``dist/NAME/``: the template, the *public* checks (their probe
+source and settings, as data), and the reference's results for the public checks only. No
+reference code, no hidden checks, no secret seed. ``grader check`` finds it like an
+assignment folder (``--assignment dist/NAME``, or ``GRADER_HOME``) and uses the stored
+expected results instead of running a reference.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .assignment import Assignment
+from .checks import Check, CheckSuite, Visibility
+from .codec import decode, encode
+from .compare import AllClose, Comparator, Exact, Within
+from .errors import AssignmentError
+from .execute import ProbeResult
+
+CHECKS_FILE = "checks.json"
+EXPECTED_FILE = "expected.json"
+_COMPARATORS: dict[str, type[Any]] = {"allclose": AllClose, "exact": Exact, "within": Within}
+
+
+def _compare_spec(c: Comparator, where: str) -> dict[str, Any]:
+    for name, cls in _COMPARATORS.items():
+        if type(c) is cls:
+            return {"type": name, **asdict(c)}  # type: ignore[call-overload]
+    raise AssignmentError(f"{where}: a custom comparator cannot go into a student bundle")
+
+
+def _compare_from(spec: dict[str, Any]) -> Comparator:
+    spec = dict(spec)
+    cls = _COMPARATORS[spec.pop("type")]
+    return cls(**spec)  # type: ignore[no-any-return]
+
+
+def write_bundle(
+    assignment: Assignment, suite: CheckSuite, reference: dict[str, ProbeResult],
+    seeds: dict[str, int], dest: Path,
+) -> Path:  # fmt: skip
+    public = [c for c in suite.checks if not c.hidden]
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    shutil.copy(assignment.template, dest / "template.ipynb")
+    limits = "\n".join(f"{k} = {v!r}" for k, v in asdict(assignment.limits).items())
+    stubs = ", ".join(json.dumps(s) for s in assignment.stubs)
+    (dest / "assignment.toml").write_text(
+        f"# The student bundle of {assignment.name} {assignment.version}, built by graders "
+        f"{__version__}.\n# Public checks only; no reference, no hidden checks, no secret seed.\n"
+        f"name = {json.dumps(assignment.name)}\ntitle = {json.dumps(assignment.title)}\n"
+        f"version = {json.dumps(assignment.version)}\nstubs = [{stubs}]\n\n[grading]\n"
+        + (f"data = {json.dumps(assignment.data)}\n" if assignment.data else "")
+        + f"\n[limits]\n{limits}\n"
+    )
+    checks = [
+        {
+            "name": c.name, "stub": c.stub, "description": c.description, "func_name": c.func_name,
+            "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
+            "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seeds[c.name],
+            "compare": _compare_spec(c.compare, c.name),
+        }
+        for c in public
+    ]  # fmt: skip
+    (dest / CHECKS_FILE).write_text(json.dumps(checks, indent=1))
+    expected = {}
+    for c in public:
+        r = reference[c.name]
+        if r.kind != "value":
+            raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
+        expected[c.name] = encode(r.value)
+    (dest / EXPECTED_FILE).write_text(json.dumps(expected))
+    return dest
+
+
+def is_bundle(root: Path) -> bool:
+    return (root / CHECKS_FILE).is_file() and (root / EXPECTED_FILE).is_file()
+
+
+def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
+    raw = json.loads((root / CHECKS_FILE).read_text())
+    checks = []
+    seeds = {}
+    for order, c in enumerate(raw):
+        checks.append(
+            Check(
+                name=c["name"], stub=c["stub"], description=c["description"],
+                func_name=c["func_name"], source=c["source"], points=float(c["points"]),
+                visibility=Visibility.PUBLIC, compare=_compare_from(c["compare"]),
+                label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
+                plot=c["plot"], plot_key=c["plot_key"],
+            )
+        )  # fmt: skip
+        seeds[c["name"]] = int(c["seed"])
+    return CheckSuite(tuple(checks), root / CHECKS_FILE), seeds
+
+
+def load_expected(root: Path) -> dict[str, ProbeResult]:
+    raw = json.loads((root / EXPECTED_FILE).read_text())
+    return {name: ProbeResult("value", value=decode(text)) for name, text in raw.items()}

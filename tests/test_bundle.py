@@ -1,0 +1,71 @@
+"""The student bundle holds nothing secret, and `grader check` works from it alone."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders.codec import decode
+from tests.conftest import ROOT, run_grader
+
+pytestmark = pytest.mark.kernel
+EXAMPLES = ROOT / "examples" / "submissions"
+
+
+@pytest.fixture(scope="module")
+def bundle(home: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_grader(["build", "intro_ann", "--out", str(out)], home, cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / "intro_ann"
+
+
+def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -> None:
+    assert sorted(p.name for p in bundle.iterdir()) == [
+        "assignment.toml", "checks.json", "expected.json", "template.ipynb",
+    ]  # fmt: skip
+    text = "\n".join(p.read_text() for p in bundle.iterdir())
+    solution = (home / "reference" / "intro_ann" / "solution.py").read_text()
+    for line in solution.splitlines():  # the reference's code
+        line = line.strip()
+        if len(line) > 25 and not line.startswith(("def ", "import", "from", '"""')):
+            assert line not in text, line
+    seed = re.search(
+        r"secret_seed = (\d+)", (home / "assignments/intro_ann/assignment.toml").read_text()
+    )
+    assert seed and seed.group(1) not in text
+    checks = json.loads((bundle / "checks.json").read_text())
+    assert len(checks) == 9 and not any("hidden" in c["name"] for c in checks)
+    for probe in ("def gd_hidden", "def train_hidden", "def acc_hidden", "random_state=ctx.seed"):
+        assert probe not in text
+    # the hidden checks' expected values (from the reference cache) appear nowhere
+    [ref] = list((cache / "reference").glob("intro_ann-*.json"))
+    hidden = {n: r for n, r in json.loads(ref.read_text()).items() if "hidden" in n}
+    assert len(hidden) == 8
+    for name, r in hidden.items():
+        for blob in re.findall(r'"data": "([A-Za-z0-9+/=]{16,})"', r["value"]):
+            assert blob not in text, name
+        value = decode(r["value"])
+        for x in json.dumps(value, default=lambda a: a.tolist()).split(","):
+            digits = re.sub(r"[^0-9.]", "", x)
+            if len(digits) > 8:
+                assert digits not in text, (name, digits)
+
+
+def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
+    student = tmp_path / "laptop"
+    shutil.copytree(bundle, student / "dist" / "intro_ann")  # no assignments/, no reference/
+    nb = student / "hw.ipynb"
+    shutil.copy(EXAMPLES / "carol_typical_bugs.ipynb", nb)
+    proc = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], student, tmp_path / "c")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "accuracy: expected 0.75, got 0.5" in proc.stdout
+    assert "31/41" in proc.stdout and "hidden" not in proc.stdout
+    ok = run_grader(["check", str(EXAMPLES / "erin_module.py"), "--assignment", "intro_ann",
+                     "--out", str(tmp_path / "fb")], student, tmp_path / "c")  # fmt: skip
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert not (tmp_path / "c" / "reference").exists()  # nothing was computed from a reference
