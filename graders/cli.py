@@ -17,7 +17,7 @@ from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .model import Outcome, Report, Status
-from .reference import default_cache_dir
+from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
 
 EXIT_CODES = """\
@@ -242,6 +242,33 @@ async def _check(args: argparse.Namespace) -> int:
     return ExitCode.OK if report.all_passed else ExitCode.POINTS_LOST
 
 
+async def _verify_reference_runs(p: Prepared) -> list[str]:
+    """Two more reference runs: the same seeds (is every check deterministic?) and other
+    seeds (does each hidden check's expected value depend on its inputs?)."""
+    problems = []
+    a = p.assignment
+    opts: dict[str, Any] = {"device": p.settings.device, "data": p.data}
+    again = await run_reference(a, p.seeds, **opts)
+    other = await run_reference(a, {n: (s + 7919) % 2**31 for n, s in p.seeds.items()}, **opts)
+    for c in p.suite.checks:
+        first, second, moved = p.reference.get(c.name), again.get(c.name), other.get(c.name)
+        if not (first and second and first.kind == second.kind == "value"):
+            continue
+        if not c.compare(first.value, second.value, c.label).passed:
+            problems.append(f"{c.name!r} is not deterministic: two reference runs disagree")
+        same = (
+            moved is not None
+            and moved.kind == "value"
+            and c.compare(first.value, moved.value, c.label).passed
+        )
+        if c.hidden and same:
+            problems.append(
+                f"hidden check {c.name!r} gives the same expected value for other inputs: "
+                "a hard-coded answer would pass it (does its probe use ctx.seed / ctx.rng()?)"
+            )
+    return problems
+
+
 async def _verify(args: argparse.Namespace) -> int:
     assignment = find_assignment(args.assignment)
     p = await prepare(assignment, _settings(args), allow_broken_reference=True)
@@ -258,6 +285,7 @@ async def _verify(args: argparse.Namespace) -> int:
             problems.append(f"the untouched template earns points on {t.name!r}")
         if t.outcome is Outcome.SKIPPED:
             problems.append(f"{t.name!r} is never reached on the template: {t.message}")
+    problems += await _verify_reference_runs(p)
     if abs(p.suite.total_points - 100) > 1e-9:
         problems.append(f"points total {p.suite.total_points:g}, not 100")
     print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")

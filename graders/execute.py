@@ -211,6 +211,7 @@ class KernelSession:
         self.limits = limits
         self.data = data
         self.output_bytes = 0
+        self.peak_memory = 0  # bytes, from the cgroup (0 where there is none)
         self.events: list[str] = []
         self._km: SandboxedKernelManager | None = None
         self._client: _CappedClient | None = None
@@ -322,6 +323,9 @@ class KernelSession:
                 pass
             self._km = None
         if self._cgroup is not None:
+            peak = self._cgroup.peak_bytes()
+            if peak is not None:
+                self.peak_memory = max(self.peak_memory, peak)
             await self._cgroup.remove()
             self._cgroup = None
 
@@ -618,6 +622,8 @@ async def execute_submission(
         ex.timings["checks"] = time.monotonic() - t1
         ex.events.extend(e for e in ks.events if e not in ex.events)
     ex.timings["total"] = time.monotonic() - t0
+    if ks.peak_memory:
+        ex.timings["peak_memory_mb"] = ks.peak_memory / 2**20
     return ex
 
 

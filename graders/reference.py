@@ -88,6 +88,29 @@ def _load(text: str) -> dict[str, ProbeResult]:
     return out
 
 
+async def run_reference(
+    assignment: Assignment, seed_for: dict[str, int], *, device: str, data: Path | None
+) -> dict[str, ProbeResult]:
+    """Run every check's probe on the reference solution (trusted: no sandbox), uncached."""
+    solution = assignment.reference_submission()
+    ex = await execute_submission(
+        Source.from_module("solution.py", solution.read_bytes()),
+        assignment.load_checks().checks,  # always every check, so one cache entry serves all
+        NoSandbox(),
+        assignment.limits,
+        seed_for=seed_for,
+        device=device,
+        data=data,
+    )
+    broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
+    if broken:
+        err = broken[0].error or {}
+        raise AssignmentError(
+            f"the reference {solution} fails to run: {err.get('type')}: {err.get('message')}"
+        )
+    return ex.probes
+
+
 async def reference_results(
     assignment: Assignment,
     suite: CheckSuite,
@@ -105,28 +128,15 @@ async def reference_results(
                 return cached
         except (ValueError, KeyError, CodecError):
             pass  # a damaged cache entry is recomputed
-    solution = assignment.reference_submission()
-    ex = await execute_submission(
-        Source.from_module("solution.py", solution.read_bytes()),
-        assignment.load_checks().checks,  # always every check, so one entry serves all
-        NoSandbox(),
-        assignment.limits,
-        seed_for=seeds(assignment, assignment.load_checks()),
-        device=device,
-        data=data,
+    probes = await run_reference(
+        assignment, seeds(assignment, assignment.load_checks()), device=device, data=data
     )
-    broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
-    if broken:
-        err = broken[0].error or {}
-        raise AssignmentError(
-            f"the reference {solution} fails to run: {err.get('type')}: {err.get('message')}"
-        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
-        f.write(_dump(ex.probes))
+        f.write(_dump(probes))
     os.replace(tmp, path)
-    return ex.probes
+    return probes
 
 
 def reference_failures(results: dict[str, Any]) -> list[str]:

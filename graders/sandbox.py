@@ -126,6 +126,14 @@ class Cgroup:
                 return True
         return False
 
+    def peak_bytes(self) -> int | None:
+        """The most memory the kernel and its children used (v1 max_usage, v2 memory.peak)."""
+        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
+        try:
+            return int((self.dirs[0] / name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def pids_exhausted(self) -> bool:
         d = self.dirs[-1]
         try:

@@ -18,6 +18,7 @@ from tests.conftest import make_home, run_grader
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "submissions"
+UNSEEDED = "student.bce_loss(np.random.default_rng().uniform(0.1, 0.9, 4),"
 
 
 def test_usage_errors_exit_2_without_traceback(home: Path, cache: Path, tmp_path: Path) -> None:
@@ -119,3 +120,24 @@ def test_ctrl_c_keeps_finished_reports_and_leaves_no_process(
     time.sleep(0.5)
     assert _sandboxed_pids() == []
     assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before
+
+
+@pytest.mark.kernel
+def test_verify_catches_nondeterminism_and_input_independent_hidden_checks(tmp_path: Path) -> None:
+    bad = make_home(tmp_path / "bad")
+    checks = bad / "assignments" / "intro_ann" / "checks.py"
+    text = checks.read_text()
+    # a public probe that draws unseeded random inputs: two runs disagree
+    text = text.replace("student.bce_loss(np.array([0.9, 0.2, 0.7, 0.4]),", UNSEEDED)
+    # a hidden probe that ignores its seed: a hard-coded answer would pass it
+    text = text.replace(
+        "X = rng.normal(size=(30, 2))", "X = np.arange(60.0).reshape(30, 2) % 7 - 3"
+    )
+    text = text.replace("float(rng.uniform(0.05, 0.5)), int(rng.integers(2, 6))", "0.1, 3")
+    checks.write_text(text)
+    proc = run_grader(["verify", "intro_ann"], bad, tmp_path / "cache")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "'bce_loss: four predictions" in proc.stdout and "not deterministic" in proc.stdout
+    assert "hidden check 'perceptron_train: hidden separable data" in proc.stdout
+    # three: the unseeded check also fails against its own first run
+    assert proc.stdout.count("PROBLEM") == 3, proc.stdout
