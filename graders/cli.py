@@ -13,6 +13,7 @@ from typing import Any
 from . import __version__, terminal
 from .assignment import Assignment, find_assignment, search_roots
 from .bundle import write_bundle
+from .cluster import grade_on_cluster
 from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="submissions graded at once (default: number of cores)",
     )
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    g.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (one task per submission)",
+    )
     _common(g)
 
     c = sub.add_parser(
@@ -186,7 +193,12 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
               file=sys.stderr)  # fmt: skip
     try:
         with terminal.progress(total - already) as bar:
-            reports = await grade_many(p, found.submissions, on_done, skip)
+            if args.cluster:
+                reports = await asyncio.to_thread(
+                    grade_on_cluster, args.cluster, p, found.submissions, on_done, skip
+                )
+            else:
+                reports = await grade_many(p, found.submissions, on_done, skip)
     finally:  # also after Ctrl-C: the gradebook covers every finished report
         write_run(out)
     if reports:

@@ -206,8 +206,11 @@ def _cell_output(cell: NotebookNode, limit: int) -> tuple[str, dict[str, Any] | 
 class KernelSession:
     """One sandboxed kernel for one submission; an async context manager that kills it."""
 
-    def __init__(self, sandbox: Sandbox, limits: Limits, data: Path | None) -> None:
+    def __init__(
+        self, sandbox: Sandbox, limits: Limits, data: Path | None, preload: Sequence[str] = ()
+    ) -> None:
         self.sandbox = sandbox
+        self.preload = tuple(m for m in preload if re.fullmatch(r"[A-Za-z_][\w.]*", m))
         self.limits = limits
         self.data = data
         self.output_bytes = 0
@@ -279,6 +282,13 @@ class KernelSession:
         )
         await client.async_start_new_kernel_client()
         await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+        if self.preload:
+            # The assignment's heavy modules are imported before the student's first cell, on
+            # the start-up clock: a slow `import torch` never eats a cell's time limit.
+            code = "".join(
+                f"try:\n    import {m}\nexcept Exception:\n    pass\n" for m in self.preload
+            )
+            await self._execute_quiet(code, timeout=self.limits.startup_timeout)
 
     def kill(self, reason: str) -> None:
         """Kill the kernel and everything it started, now."""
@@ -547,6 +557,7 @@ async def execute_submission(
     seed_for: dict[str, int],
     device: str,
     data: Path | None,
+    preload: Sequence[str] = (),
 ) -> Execution:
     """Run the cells, then the probes; never raises for anything the submission does."""
     ex = Execution()
@@ -555,7 +566,7 @@ async def execute_submission(
     restarts = 0
     ok_cells: list[int] = []
 
-    async with KernelSession(sandbox, limits, data) as ks:
+    async with KernelSession(sandbox, limits, data, preload) as ks:
         ks.place_files(source.files)
 
         async def restart(reason: str) -> bool:

@@ -226,15 +226,21 @@ async def grade_many(
             try:
                 report = await grade_submission(p, sub)
             except Exception as exc:  # a harness bug on one submission never stops the run
-                report = _base_report(p, sub)
-                report.status = Status.ERROR
-                report.reason = f"{type(exc).__name__}: {exc}"
-                report.output = "The grader failed on this submission; this is not your fault."
+                report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
         reports.append(report)
         on_done(report)
 
     await asyncio.gather(*(one(s) for s in subs))
     return reports
+
+
+def error_report(p: Prepared, sub: Submission, reason: str) -> Report:
+    """The report of a submission the harness failed on (status error, exit code 4)."""
+    report = _base_report(p, sub)
+    report.status = Status.ERROR
+    report.reason = reason
+    report.output = "The grader failed on this submission; this is not your fault."
+    return report
 
 
 def outcome_counts(reports: list[Report]) -> dict[str, int]:

@@ -101,6 +101,7 @@ async def run_reference(
         seed_for=seed_for,
         device=device,
         data=data,
+        preload=assignment.heavy_imports,
     )
     broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
     if broken:

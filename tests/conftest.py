@@ -29,7 +29,7 @@ from tests import scenarios  # noqa: E402
 # Short limits so that the timeout scenarios cost seconds, not minutes.
 TEST_LIMITS = """
 [limits]
-cell_timeout = 8
+cell_timeout = 15
 check_timeout = 5
 submission_timeout = 150
 memory_mb = 3072
