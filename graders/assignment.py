@@ -51,6 +51,7 @@ class Assignment:
     limits: Limits
     data: str | None  # "fashion-mnist" when the template reads that dataset
     heavy_imports: tuple[str, ...]
+    allow_cuda: bool = False  # may the checks run on a GPU (--device auto/cuda)
 
     @property
     def template(self) -> Path:
@@ -147,6 +148,7 @@ def load_assignment(root: Path) -> Assignment:
             limits=_limits(cfg.get("limits", {}), path),
             data=grading.get("data"),
             heavy_imports=tuple(grading.get("heavy_imports", ())),
+            allow_cuda=bool(grading.get("allow_cuda", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: missing or invalid field: {exc}") from exc

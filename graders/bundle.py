@@ -58,6 +58,7 @@ def write_bundle(
         f"name = {json.dumps(assignment.name)}\ntitle = {json.dumps(assignment.title)}\n"
         f"version = {json.dumps(assignment.version)}\nstubs = [{stubs}]\n\n[grading]\n"
         + (f"data = {json.dumps(assignment.data)}\n" if assignment.data else "")
+        + ("allow_cuda = true\n" if assignment.allow_cuda else "")
         + f"\n[limits]\n{limits}\n"
     )
     checks = [

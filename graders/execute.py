@@ -207,9 +207,15 @@ class KernelSession:
     """One sandboxed kernel for one submission; an async context manager that kills it."""
 
     def __init__(
-        self, sandbox: Sandbox, limits: Limits, data: Path | None, preload: Sequence[str] = ()
+        self,
+        sandbox: Sandbox,
+        limits: Limits,
+        data: Path | None,
+        preload: Sequence[str] = (),
+        gpu: str | None = None,
     ) -> None:
         self.sandbox = sandbox
+        self.gpu = gpu
         self.preload = tuple(m for m in preload if re.fullmatch(r"[A-Za-z_][\w.]*", m))
         self.limits = limits
         self.data = data
@@ -251,7 +257,7 @@ class KernelSession:
         self._killed_for = None
         self._dead = False
         self.output_bytes = 0  # a restarted kernel gets a fresh output budget
-        spec = SandboxSpec(self.work, self.runtime, self.data, self.limits)
+        spec = SandboxSpec(self.work, self.runtime, self.data, self.limits, self.gpu)
         if self.sandbox.uses_cgroups():
             self._cgroup = Cgroup.create(self.limits)
             if self._cgroup is None and "no cgroup" not in " ".join(self.events):
@@ -558,6 +564,7 @@ async def execute_submission(
     device: str,
     data: Path | None,
     preload: Sequence[str] = (),
+    gpu: str | None = None,
 ) -> Execution:
     """Run the cells, then the probes; never raises for anything the submission does."""
     ex = Execution()
@@ -566,7 +573,7 @@ async def execute_submission(
     restarts = 0
     ok_cells: list[int] = []
 
-    async with KernelSession(sandbox, limits, data, preload) as ks:
+    async with KernelSession(sandbox, limits, data, preload, gpu) as ks:
         ks.place_files(source.files)
 
         async def restart(reason: str) -> bool:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import importlib.util
 import os
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +26,7 @@ from .errors import AssignmentError, UsageError
 from .execute import ProbeResult, Source, execute_submission
 from .model import Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
-from .sandbox import Cgroup, Sandbox, get_sandbox
+from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices
 from .score import evaluate, summary_line
 
 
@@ -48,6 +53,9 @@ class Prepared:
     data: Path | None
     synthetic_data: bool
     seeds: dict[str, int]
+    device: str = "cpu"  # resolved: cpu or cuda
+    gpus: list[str] = field(default_factory=list)  # GPU indices workers are pinned to
+    gpu_names: dict[str, str] = field(default_factory=dict)
 
     def inputs_key(self, sub: Submission) -> str:
         """Changes whenever a regrade could change this submission's report."""
@@ -57,12 +65,61 @@ class Prepared:
             self.assignment.fingerprint(),
             __version__,
             self.sandbox.name,
-            self.settings.device,
+            self.device,
             str(self.settings.public_only),
         ):
             h.update(part.encode())
             h.update(b"\0")
         return h.hexdigest()[:24]
+
+
+def resolve_device(assignment: Assignment, requested: str) -> tuple[str, list[str]]:
+    """``auto``: CUDA when the assignment allows it and a GPU is visible; else the CPU."""
+    if requested not in ("auto", "cpu", "cuda"):
+        raise UsageError(f"unknown device {requested!r}; choose auto, cpu or cuda")
+    gpus = gpu_devices()
+    if requested == "cpu" or (requested == "auto" and not (assignment.allow_cuda and gpus)):
+        return "cpu", []
+    if not assignment.allow_cuda:
+        raise UsageError(f"{assignment.name} does not allow CUDA (set allow_cuda in [grading])")
+    if not gpus:
+        raise UsageError("--device cuda: no NVIDIA GPU is visible here (no /dev/nvidia0)")
+    return "cuda", gpus
+
+
+def gpu_names(gpus: list[str]) -> dict[str, str]:
+    if not gpus or not shutil.which("nvidia-smi"):
+        return {}
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index,name", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return dict(line.split(", ", 1) for line in out.strip().splitlines() if ", " in line)
+
+
+@functools.lru_cache(maxsize=4)
+def device_info(device: str) -> dict[str, str]:
+    """What a report records of the device: its kind, torch's version and CUDA build."""
+    info = {"name": device}
+    versions = library_versions()
+    if "torch" in versions:
+        info["torch"] = versions["torch"]
+    spec = importlib.util.find_spec("torch")
+    for loc in (spec.submodule_search_locations or []) if spec else []:
+        m = re.search(r"^cuda(?::[^=]*)?= *'([^']+)'", _read(Path(loc) / "version.py"), re.M)
+        if m:
+            info["cuda"] = m.group(1)
+    return info
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 def resolve_data(assignment: Assignment, settings: Settings) -> tuple[Path | None, bool]:
@@ -86,12 +143,14 @@ async def prepare(
     assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
 ) -> Prepared:
     data, synthetic = resolve_data(assignment, settings)
+    device, gpus = resolve_device(assignment, settings.device)
     Cgroup.sweep()
     if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
         suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
         return Prepared(
             assignment, suite, bundle.load_expected(assignment.root),
             get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
+            device, gpus, gpu_names(gpus),
         )  # fmt: skip
     suite = assignment.load_checks()
     if settings.public_only:
@@ -100,8 +159,10 @@ async def prepare(
         raise AssignmentError(
             f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"
         )
+    # The reference always runs on the CPU: students' CUDA results must agree with it within
+    # the checks' tolerances, which is what grading on a GPU promises.
     ref = await reference_results(
-        assignment, suite, cache_dir=settings.cache_dir, device=settings.device, data=data
+        assignment, suite, cache_dir=settings.cache_dir, device="cpu", data=data
     )
     broken = reference_failures(ref)
     if broken and not allow_broken_reference:
@@ -120,6 +181,9 @@ async def prepare(
         data,
         synthetic,
         seeds(assignment, assignment.load_checks()),
+        device,
+        gpus,
+        gpu_names(gpus),
     )
 
 
@@ -156,14 +220,18 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
         status=Status.GRADED,
         score=0.0,
         max_score=p.suite.total_points,
-        device={"name": p.settings.device},
+        device=dict(device_info(p.device)),
         sandbox=p.sandbox.describe(),
         data="synthetic" if p.synthetic_data else ("real" if p.data else "none"),
     )
 
 
-async def grade_submission(p: Prepared, sub: Submission) -> Report:
+async def grade_submission(p: Prepared, sub: Submission, gpu: str | None = None) -> Report:
+    if gpu is None and p.gpus:
+        gpu = p.gpus[0]
     report = _base_report(p, sub)
+    if gpu is not None:
+        report.device = {**report.device, "gpu": gpu, "gpu_name": p.gpu_names.get(gpu, "")}
     start = time.monotonic()
     if not sub.gradable:
         report.status = Status.UNGRADABLE
@@ -177,8 +245,10 @@ async def grade_submission(p: Prepared, sub: Submission) -> Report:
             p.sandbox,
             p.assignment.limits,
             seed_for=p.seeds,
-            device=p.settings.device,
+            device=p.device,
             data=p.data,
+            preload=p.assignment.heavy_imports,
+            gpu=gpu,
         )
     except Exception as exc:  # the harness failed, not the student
         report.status = Status.ERROR
@@ -215,18 +285,23 @@ async def grade_many(
     on_done: Callable[[Report], None],
     skip: Callable[[Submission], bool] = lambda s: False,
 ) -> list[Report]:
-    """Grade submissions ``jobs`` at a time; ``on_done`` sees each report as it is made."""
-    sem = asyncio.Semaphore(max(1, p.settings.jobs))
+    """Grade submissions ``jobs`` at a time; ``on_done`` sees each report as it is made.
+    On CUDA each worker slot is pinned to one GPU, round robin (several workers per GPU)."""
+    slots: asyncio.Queue[str | None] = asyncio.Queue()
+    for i in range(max(1, p.settings.jobs)):
+        slots.put_nowait(p.gpus[i % len(p.gpus)] if p.gpus else None)
     reports: list[Report] = []
 
     async def one(sub: Submission) -> None:
         if skip(sub):
             return
-        async with sem:
-            try:
-                report = await grade_submission(p, sub)
-            except Exception as exc:  # a harness bug on one submission never stops the run
-                report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
+        gpu = await slots.get()
+        try:
+            report = await grade_submission(p, sub, gpu)
+        except Exception as exc:  # a harness bug on one submission never stops the run
+            report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
+        finally:
+            slots.put_nowait(gpu)
         reports.append(report)
         on_done(report)
 

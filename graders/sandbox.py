@@ -36,6 +36,25 @@ class SandboxSpec:
     runtime: Path  # host folder for the connection file and ipc sockets
     data: Path | None  # read-only data the assignment declares
     limits: Limits
+    gpu: str | None = None  # the one GPU index the kernel may see (None: no GPU at all)
+
+
+def gpu_devices() -> list[str]:
+    """Indices of the NVIDIA GPUs this machine has (from /dev/nvidiaN), without importing torch."""
+    return sorted(
+        (p.name.removeprefix("nvidia") for p in Path("/dev").glob("nvidia[0-9]*")), key=int
+    )
+
+
+def gpu_nodes(index: str) -> list[str]:
+    """The device nodes a CUDA kernel needs for GPU ``index``, and nothing of the others."""
+    nodes = [f"/dev/nvidia{index}", "/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
+             "/dev/nvidia-modeset"]  # fmt: skip
+    caps = Path("/dev/nvidia-caps")
+    out = [n for n in nodes if Path(n).exists()]
+    if caps.is_dir():
+        out.append(str(caps))
+    return out
 
 
 def kernel_env(home: str, data: str | None) -> dict[str, str]:
@@ -212,13 +231,19 @@ class Sandbox(ABC):
         return str(spec.data) if spec.data else None
 
     def env(self, spec: SandboxSpec) -> dict[str, str]:
-        return kernel_env(self.work_mount, self.data_path(spec))
+        return with_gpu(kernel_env(self.work_mount, self.data_path(spec)), spec)
 
     def uses_cgroups(self) -> bool:
         return False
 
     def describe(self) -> str:
         return self.name
+
+
+def with_gpu(env: dict[str, str], spec: SandboxSpec) -> dict[str, str]:
+    # Pinned to one GPU; with none, CUDA sees nothing even if device nodes leaked in.
+    env["CUDA_VISIBLE_DEVICES"] = spec.gpu if spec.gpu is not None else ""
+    return env
 
 
 def _rlimits(limits: Limits) -> list[str]:
@@ -245,7 +270,7 @@ class NoSandbox(Sandbox):
         env = kernel_env(str(spec.work), self.data_path(spec))
         env["IPYTHONDIR"] = str(spec.runtime / "ipython")
         env["MPLCONFIGDIR"] = str(spec.runtime / "mpl")
-        return env
+        return with_gpu(env, spec)
 
     def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]:
         prefix = _rlimits(spec.limits) if shutil.which("prlimit") else []
@@ -318,7 +343,11 @@ class Bubblewrap(Sandbox):
         cmd += ["--ro-bind", str(passwd), "/etc/passwd", "--ro-bind", str(group), "/etc/group"]
         if Path("/etc/fonts").is_dir():  # matplotlib's fontconfig; system config, read-only
             cmd += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
-        cmd += ["--proc", "/proc", "--dev", "/dev"]
+        cmd += ["--proc", "/proc", "--dev", "/dev"]  # a fresh /proc: CUDA needs it (error 304)
+        if spec.gpu is not None:  # only when grading on CUDA: this GPU's nodes and /sys
+            for node in gpu_nodes(spec.gpu):
+                cmd += ["--dev-bind", node, node]
+            cmd += ["--ro-bind", "/sys", "/sys"]
         cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
         # The work dir is a size-capped tmpfs (disk use is limited, and charged to the memory
         # cgroup); the submission's own files are bound into it read-only.

@@ -1,0 +1,65 @@
+"""Device selection and GPU passthrough. The GPU runs themselves need CUDA: marked `gpu`,
+skipped without it, and run on a GPU machine by benchmarks/gpu_check.sh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders import grade
+from graders.assignment import Limits, find_assignment
+from graders.errors import UsageError
+from graders.sandbox import Bubblewrap, NoSandbox, SandboxSpec, gpu_devices
+from tests.conftest import ROOT, GradedRun, run_grader
+
+
+def test_device_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    a = find_assignment("intro_ann", ROOT)
+    assert a.allow_cuda
+    monkeypatch.setattr(grade, "gpu_devices", lambda: [])
+    assert grade.resolve_device(a, "auto") == ("cpu", [])
+    with pytest.raises(UsageError, match="no NVIDIA GPU"):
+        grade.resolve_device(a, "cuda")
+    monkeypatch.setattr(grade, "gpu_devices", lambda: ["0", "1"])
+    assert grade.resolve_device(a, "auto") == ("cuda", ["0", "1"])
+    assert grade.resolve_device(a, "cpu") == ("cpu", [])
+    info = grade.device_info("cpu")
+    assert info["name"] == "cpu" and info["torch"]
+
+
+def test_gpu_passthrough_only_when_asked(tmp_path: Path) -> None:
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap is not installed")
+    sb = Bubblewrap(shutil.which("bwrap") or "bwrap")
+    for d in ("w", "r"):
+        (tmp_path / d).mkdir()
+    cpu = SandboxSpec(tmp_path / "w", tmp_path / "r", None, Limits())
+    gpu = SandboxSpec(tmp_path / "w", tmp_path / "r", None, Limits(), gpu="1")
+    cmd_cpu, cmd_gpu = sb.wrap(["python"], cpu, None), sb.wrap(["python"], gpu, None)
+    assert "/sys" not in cmd_cpu and not any(a.startswith("/dev/nvidia") for a in cmd_cpu)
+    assert cmd_gpu[cmd_gpu.index("/sys") - 1] == "--ro-bind"
+    j = cmd_gpu.index("CUDA_VISIBLE_DEVICES")
+    assert cmd_gpu[j - 1 : j + 2] == ["--setenv", "CUDA_VISIBLE_DEVICES", "1"]
+    i = cmd_cpu.index("CUDA_VISIBLE_DEVICES")
+    assert cmd_cpu[i + 1] == ""  # on the CPU, CUDA sees no GPU at all
+    assert NoSandbox().env(cpu)["CUDA_VISIBLE_DEVICES"] == ""
+
+
+@pytest.mark.gpu
+@pytest.mark.kernel
+@pytest.mark.skipif(not gpu_devices(), reason="no NVIDIA GPU on this machine")
+def test_cuda_grades_equal_cpu_grades(graded: GradedRun, submissions: Path) -> None:
+    out = graded.home / "cuda-out"
+    names = ["correct.ipynb", "bob.ipynb", "carol.ipynb"]
+    args = ["grade", "intro_ann", *(str(submissions / n) for n in names), "--out", str(out),
+            "--device", "cuda"]  # fmt: skip
+    proc = run_grader(args, graded.home, graded.cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for n in names:
+        sub = Path(n).stem
+        r = json.loads((out / sub / "report.json").read_text())
+        assert r["device"]["name"] == "cuda" and r["device"]["gpu"]
+        assert r["score"] == graded.reports[sub]["score"], sub  # CPU reference, CUDA student
