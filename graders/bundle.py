@@ -66,6 +66,7 @@ def write_bundle(
             "name": c.name, "stub": c.stub, "description": c.description, "func_name": c.func_name,
             "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
             "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seeds[c.name],
+            "feedback": c.feedback,
             "compare": _compare_spec(c.compare, c.name),
         }
         for c in public
@@ -96,7 +97,7 @@ def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
                 func_name=c["func_name"], source=c["source"], points=float(c["points"]),
                 visibility=Visibility.PUBLIC, compare=_compare_from(c["compare"]),
                 label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
-                plot=c["plot"], plot_key=c["plot_key"],
+                plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
             )
         )  # fmt: skip
         seeds[c["name"]] = int(c["seed"])

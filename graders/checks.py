@@ -51,6 +51,7 @@ class Check:
     order: int = 0
     plot: str | None = None  # "line" or "parabola": drawn on the feedback page (public only)
     plot_key: str | None = None  # which field of a dict result to draw
+    feedback: str = "full"  # what a student sees of a failure: full | message | none
 
     @property
     def hidden(self) -> bool:
@@ -70,6 +71,7 @@ class _Pending:
     timeout: float | None
     plot: str | None
     plot_key: str | None
+    feedback: str
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,18 @@ def check(
     timeout: float | None = None,
     plot: str | None = None,
     plot_key: str | None = None,
+    feedback: str | None = None,
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check. ``cases=True``: the probe returns ``{case name: value}`` and each
     case earns an equal share of the points. ``plot="line"`` or ``"parabola"`` draws the
     result (or its ``plot_key`` field) beside the reference's on the feedback page."""
     if plot not in (None, "line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {plot!r}")
+    # What a student sees when the check fails: "full" (values), "message" (where it went
+    # wrong, no values: the default for hidden checks) or "none" (only that it failed).
+    shown = feedback or ("message" if hidden else "full")
+    if shown not in ("full", "message", "none"):
+        raise AssignmentError(f"feedback must be 'full', 'message' or 'none', not {feedback!r}")
 
     def wrap(func: Callable[..., Any]) -> _Pending:
         return _Pending(
@@ -105,6 +113,7 @@ def check(
             timeout=timeout,
             plot=plot,
             plot_key=plot_key,
+            feedback=shown,
         )
 
     return wrap
@@ -191,6 +200,7 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
                 order=order,
                 plot=p.plot,
                 plot_key=p.plot_key,
+                feedback=p.feedback,
             )
         )
     if not checks:

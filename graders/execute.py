@@ -261,7 +261,10 @@ class KernelSession:
         if self.sandbox.uses_cgroups():
             self._cgroup = Cgroup.create(self.limits)
             if self._cgroup is None and "no cgroup" not in " ".join(self.events):
-                self.events.append("no cgroup available: memory is not limited per kernel")
+                self.events.append(
+                    "no cgroup available: memory is limited only roughly (RLIMIT_AS) and the "
+                    "number of processes not at all"
+                )
         km = SandboxedKernelManager()
         km.configure(self.sandbox, spec, self._cgroup)
         self._km = km

@@ -40,6 +40,7 @@ class CheckResult:
     duration: float = 0.0
     cases: list[dict[str, Any]] = field(default_factory=list)
     plot: dict[str, Any] | None = None  # {"kind", "expected", "got"}: public checks only
+    feedback: str = "full"  # full | message | none: how much of a failure the student sees
 
     @property
     def status(self) -> str:
@@ -109,6 +110,7 @@ class Report:
                     "duration": round(t.duration, 3),
                     "cases": t.cases,
                     "plot": t.plot,
+                    "feedback": t.feedback,
                 }
                 for t in self.tests
             ],

@@ -70,7 +70,7 @@ def render_feedback(report: Report) -> str:
     plots: dict[str, Any] = {}
     for t in report.tests:
         groups.setdefault(t.stub, []).append(t)
-        if t.plot and not t.hidden:
+        if t.plot:  # only checks whose feedback is "full" carry plot data
             draw = parabola_plot if t.plot["kind"] == "parabola" else line_plot
             plots[t.name] = draw(t.name, t.plot["expected"], t.plot["got"])
     failing_cells = [c for c in report.cells if c["status"] in ("error", "timeout", "died")]

@@ -246,14 +246,21 @@ def with_gpu(env: dict[str, str], spec: SandboxSpec) -> dict[str, str]:
     return env
 
 
-def _rlimits(limits: Limits) -> list[str]:
+# What an ipykernel with torch's CUDA build has reserved (not used) before any student code:
+# RLIMIT_AS counts reservations, so it can only be "the budget plus this" (see SECURITY.md).
+AS_BASELINE_MB = 4096
+
+
+def _rlimits(limits: Limits, address_space: bool = False) -> list[str]:
     mb = 1024 * 1024
     cpu = int(limits.submission_timeout * 2) + 60  # a backstop; wall time is enforced outside
+    extra = [f"--as={(limits.memory_mb + AS_BASELINE_MB) * mb}"] if address_space else []
     return [
         "prlimit",
         f"--fsize={limits.max_file_mb * mb}",
         f"--cpu={cpu}",
         "--core=0",
+        *extra,
         "--",
     ]
 
@@ -368,7 +375,9 @@ class Bubblewrap(Sandbox):
                 "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
             ]  # fmt: skip
-        cmd += _rlimits(spec.limits)
+        # Without a memory cgroup, RLIMIT_AS is the fallback (never on CUDA: the driver
+        # reserves far more address space than it uses).
+        cmd += _rlimits(spec.limits, address_space=cgroup is None and spec.gpu is None)
         return cmd + argv
 
 

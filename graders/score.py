@@ -59,7 +59,8 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             hidden=check.hidden,
             message=message,
             # What the student printed during a hidden check can reveal its inputs.
-            output="" if check.hidden else got.output,
+            output=got.output if check.feedback == "full" else "",
+            feedback=check.feedback,
             duration=got.duration,
             **kw,
         )
@@ -77,6 +78,8 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             Outcome.MISSING,
             f"`{stub}` is not implemented yet: it still raises NotImplementedError.",
         )
+    if got.kind == "error" and check.feedback == "none":
+        return result(Outcome.ERROR, f"`{stub}` raised an exception on inputs that are not shown.")
     if got.kind == "error":
         return result(Outcome.ERROR, _error_message(stub, got.error), error=got.error)
     if got.kind == "timeout":
@@ -108,7 +111,7 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
         return _evaluate_cases(check, ref.value, got.value, result)
     verdict = check.compare(ref.value, got.value, check.label)
     shown: dict[str, Any] = {}
-    if not check.hidden:  # a hidden check never shows its expected value
+    if check.feedback == "full":  # hidden checks show values only when their author says so
         shown = {"expected": render_value(ref.value), "got": render_value(got.value)}
         shown["plot"] = _plot_data(check, ref.value, got.value)
     if verdict.passed:
@@ -140,7 +143,9 @@ def _plot_data(check: Check, expected: Any, got: Any) -> dict[str, Any] | None:
 
 
 def _student_text(check: Check, verdict: Verdict) -> str:
-    return verdict.hint if check.hidden else verdict.message
+    if check.feedback == "none":
+        return "Wrong result on inputs that are not shown."
+    return verdict.message if check.feedback == "full" else verdict.hint
 
 
 def _evaluate_cases(
@@ -162,12 +167,17 @@ def _evaluate_cases(
         if not verdict.passed:
             entry["message"] = _student_text(check, verdict)
             failures.append(f"{case}: {entry['message']}")
-        if not check.hidden:
+        if check.feedback == "full":
             entry["expected"] = render_value(exp)
             entry["got"] = render_value(got.get(case))
         cases.append(entry)
     passed = len(cases) - len(failures)
     score = check.points * passed / len(cases) if cases else 0.0
+    if check.feedback == "none":  # not even which cases failed
+        if failures:
+            text = f"{len(failures)} of {len(cases)} cases wrong on inputs that are not shown."
+            return result(Outcome.FAILED, text, score=score)
+        return result(Outcome.PASSED, f"Correct on all {len(cases)} cases.", score=score)
     if not failures:
         return result(
             Outcome.PASSED, f"Correct on all {len(cases)} cases.", score=score, cases=cases

@@ -45,6 +45,13 @@ def make_home(dest: Path) -> Path:
     toml = dest / "assignments" / "intro_ann" / "assignment.toml"
     text = toml.read_text()
     toml.write_text(text[: text.index("[limits]")] + TEST_LIMITS)
+    checks = dest / "assignments" / "intro_ann" / "checks.py"
+    src = checks.read_text()  # exercise the other two feedback levels of hidden checks
+    for probe, level in (("def acc_hidden", "none"), ("def pt_hidden", "full")):
+        head, _, tail = src.partition(probe)
+        head = head[: head.rindex(")")] + f', feedback="{level}")' + head[head.rindex(")") + 1 :]
+        src = head + probe + tail
+    checks.write_text(src)
     return dest
 
 

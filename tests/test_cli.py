@@ -120,6 +120,18 @@ def test_ctrl_c_keeps_finished_reports_and_leaves_no_process(
     time.sleep(0.5)
     assert _sandboxed_pids() == []
     assert set(Path(tempfile.gettempdir()).glob("grader-*")) == before
+    # resume: the finished submission is not graded again, the other one is, the gradebook
+    # ends complete
+    done_before = (out / "a_done" / "report.json").stat().st_mtime_ns
+    again = subprocess.run([sys.executable, "-m", "graders", *args], env=env, cwd=home,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "1 submission(s) already graded" in again.stderr
+    assert (out / "a_done" / "report.json").stat().st_mtime_ns == done_before
+    looped = json.loads((out / "b_loops" / "report.json").read_text())
+    assert looped["status"] == "graded" and looped["cells"][0]["status"] == "timeout"
+    rows = (out / "gradebook.csv").read_text().splitlines()
+    assert len(rows) == 3 and sum("a_done" in r for r in rows) == 1
 
 
 @pytest.mark.kernel

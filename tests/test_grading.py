@@ -125,7 +125,7 @@ def test_partial_credit_for_cases(graded: GradedRun) -> None:
 def test_hidden_checks_reveal_no_values(graded: GradedRun) -> None:
     for sub, r in graded.reports.items():
         for t in r["tests"]:
-            if t["hidden"]:
+            if t["hidden"] and t["feedback"] != "full":
                 assert t["expected"] is None and t["got"] is None, (sub, t["name"])
                 assert not VALUE.search(t["output"]), (sub, t["output"])
                 assert all("expected" not in c for c in t["cases"])
@@ -246,3 +246,15 @@ def test_lms_exports_graded_with_their_identities(graded: GradedRun) -> None:
         rows = {row["ID"]: row for row in csv.DictReader(f)}
     assert rows["1001"]["Student"] == "smithjane" and rows["1001"]["intro_ann (100)"] == "100"
     assert rows["4242"]["Student"] == "Ada Lovelace"
+
+
+def test_hidden_feedback_levels(graded: GradedRun) -> None:
+    # the test home sets accuracy's hidden check to "none" and perceptron_train's to "full"
+    [acc] = [t for t in graded.by_stub("mixed_a", "accuracy") if t["hidden"]]
+    assert acc["feedback"] == "none" and acc["outcome"] == "failed"
+    assert acc["output"] == "3 of 3 cases wrong on inputs that are not shown."
+    assert acc["cases"] == [] and acc["expected"] is None
+    [pt] = [t for t in graded.by_stub("mixed_b", "perceptron_train") if t["hidden"]]
+    assert pt["feedback"] == "full" and pt["expected"] and pt["output"].startswith("w[0]: expected")
+    [gd] = [t for t in graded.by_stub("carol", "gradient_descent") if t["hidden"]]
+    assert gd["feedback"] == "message" and "wrong shape" in gd["output"]

@@ -240,7 +240,7 @@ def test_no_network_not_even_host_loopback(hostile: tuple[GradedRun, Listener]) 
 
 def test_memory_hog_hits_the_memory_limit(hostile: tuple[GradedRun, Listener]) -> None:
     r = hostile[0].reports["memory_hog"]
-    if not any("memory" in e for e in r["events"]) and any("no cgroup" in e for e in r["events"]):
+    if any("no cgroup" in e for e in r["events"]):
         pytest.skip("no writable cgroup on this machine: " + "; ".join(r["events"]))
     hog = r["cells"][1]
     assert hog["status"] == "died" and hog["error"]["message"] == "memory limit", hog
