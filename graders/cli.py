@@ -265,8 +265,9 @@ async def _verify_reference_runs(p: Prepared) -> list[str]:
     problems = []
     a = p.assignment
     opts: dict[str, Any] = {"device": "cpu", "data": p.data}  # the reference runs on the CPU
-    again = await run_reference(a, p.seeds, **opts)
-    other = await run_reference(a, {n: (s + 7919) % 2**31 for n, s in p.seeds.items()}, **opts)
+    again = await run_reference(a, p.suite, p.seeds, **opts)
+    moved_seeds = {n: (s + 7919) % 2**31 for n, s in p.seeds.items()}
+    other = await run_reference(a, p.suite, moved_seeds, **opts)
     for c in p.suite.checks:
         first, second, moved = p.reference.get(c.name), again.get(c.name), other.get(c.name)
         if not (first and second and first.kind == second.kind == "value"):
@@ -317,9 +318,8 @@ async def _verify(args: argparse.Namespace) -> int:
 async def _build(args: argparse.Namespace) -> int:
     assignment = find_assignment(args.assignment)
     p = await prepare(assignment, _settings(args))
-    full = assignment.load_checks()
-    dest = write_bundle(assignment, full, p.reference, p.seeds, args.out / assignment.name)
-    n = len(full.public().checks)
+    dest = write_bundle(assignment, p.suite, p.reference, p.seeds, args.out / assignment.name)
+    n = len(p.suite.public().checks)
     print(f"student bundle for {assignment.name}: {dest}/ ({n} public checks, no secrets)")
     print(f"students run: grader check NOTEBOOK --assignment {dest}")
     return ExitCode.OK

@@ -57,12 +57,17 @@ class Prepared:
     gpus: list[str] = field(default_factory=list)  # GPU indices workers are pinned to
     gpu_names: dict[str, str] = field(default_factory=dict)
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The assignment's fingerprint, read once per run, not once per submission."""
+        return self.assignment.fingerprint()
+
     def inputs_key(self, sub: Submission) -> str:
         """Changes whenever a regrade could change this submission's report."""
         h = hashlib.sha256()
         for part in (
             sub.sha256,
-            self.assignment.fingerprint(),
+            self.fingerprint,
             __version__,
             self.sandbox.name,
             self.device,
@@ -152,9 +157,8 @@ async def prepare(
             get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
             device, gpus, gpu_names(gpus),
         )  # fmt: skip
-    suite = assignment.load_checks()
-    if settings.public_only:
-        suite = suite.public()
+    full = assignment.load_checks()
+    suite = full.public() if settings.public_only else full
     if assignment.reference_dir is None:
         raise AssignmentError(
             f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"
@@ -162,7 +166,7 @@ async def prepare(
     # The reference always runs on the CPU: students' CUDA results must agree with it within
     # the checks' tolerances, which is what grading on a GPU promises.
     ref = await reference_results(
-        assignment, suite, cache_dir=settings.cache_dir, device="cpu", data=data
+        assignment, full, cache_dir=settings.cache_dir, device="cpu", data=data
     )
     broken = reference_failures(ref)
     if broken and not allow_broken_reference:
@@ -180,7 +184,7 @@ async def prepare(
         settings,
         data,
         synthetic,
-        seeds(assignment, assignment.load_checks()),
+        seeds(assignment, full),
         device,
         gpus,
         gpu_names(gpus),

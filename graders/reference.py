@@ -7,6 +7,7 @@ and the device. The reference is trusted code and runs without a sandbox.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,7 +25,9 @@ from .execute import RUNTIME_SOURCE, ProbeResult, Source, execute_submission
 from .sandbox import NoSandbox
 
 
+@functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
+    """The versions that can change a result; read once per process (every report has them)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
@@ -89,13 +92,18 @@ def _load(text: str) -> dict[str, ProbeResult]:
 
 
 async def run_reference(
-    assignment: Assignment, seed_for: dict[str, int], *, device: str, data: Path | None
+    assignment: Assignment,
+    suite: CheckSuite,
+    seed_for: dict[str, int],
+    *,
+    device: str,
+    data: Path | None,
 ) -> dict[str, ProbeResult]:
     """Run every check's probe on the reference solution (trusted: no sandbox), uncached."""
     solution = assignment.reference_submission()
     ex = await execute_submission(
         Source.from_module("solution.py", solution.read_bytes()),
-        assignment.load_checks().checks,  # always every check, so one cache entry serves all
+        suite.checks,
         NoSandbox(),
         assignment.limits,
         seed_for=seed_for,
@@ -114,7 +122,7 @@ async def run_reference(
 
 async def reference_results(
     assignment: Assignment,
-    suite: CheckSuite,
+    suite: CheckSuite,  # every check, public and hidden: one cache entry serves all runs
     *,
     cache_dir: Path,
     device: str,
@@ -130,7 +138,7 @@ async def reference_results(
         except (ValueError, KeyError, CodecError):
             pass  # a damaged cache entry is recomputed
     probes = await run_reference(
-        assignment, seeds(assignment, assignment.load_checks()), device=device, data=data
+        assignment, suite, seeds(assignment, suite), device=device, data=data
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
