@@ -175,10 +175,15 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     done = 0
     bar = None
 
+    # Read each earlier report once: the count below and the skip during the run agree.
+    graded_before = (
+        set()
+        if args.force
+        else {s.id for s in found.submissions if _done_key(out, s) == p.inputs_key(s)}
+    )
+
     def skip(sub: Submission) -> bool:
-        if args.force:
-            return False
-        return _done_key(out, sub) == p.inputs_key(sub)
+        return sub.id in graded_before
 
     def on_done(report: Report) -> None:
         nonlocal done
@@ -192,7 +197,7 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
         else:
             print(f"[{done}/{total}] {line}, {report.execution_time:.1f} s", file=sys.stderr)
 
-    already = sum(skip(s) for s in found.submissions)
+    already = len(graded_before)
     if already:
         print(f"{already} submission(s) already graded with the same inputs; --force regrades",
               file=sys.stderr)  # fmt: skip
