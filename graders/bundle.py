@@ -67,6 +67,8 @@ def write_bundle(
             "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
             "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seeds[c.name],
             "feedback": c.feedback,
+            # A hidden prerequisite is not in the bundle: the check runs without it.
+            "depends": [d for d in c.depends if d in {x.name for x in public}],
             "compare": _compare_spec(c.compare, c.name),
         }
         for c in public
@@ -98,6 +100,7 @@ def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
                 visibility=Visibility.PUBLIC, compare=_compare_from(c["compare"]),
                 label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
                 plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
+                depends=tuple(c.get("depends", ())),
             )
         )  # fmt: skip
         seeds[c["name"]] = int(c["seed"])

@@ -21,7 +21,7 @@ import enum
 import importlib.util
 import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ class Check:
     plot: str | None = None  # "line" or "parabola": drawn on the feedback page (public only)
     plot_key: str | None = None  # which field of a dict result to draw
     feedback: str = "full"  # what a student sees of a failure: full | message | none
+    depends: tuple[str, ...] = ()  # names of earlier checks that must pass before this one runs
 
     @property
     def hidden(self) -> bool:
@@ -72,6 +73,7 @@ class _Pending:
     plot: str | None
     plot_key: str | None
     feedback: str
+    depends: tuple[_Pending | str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,13 @@ def check(
     plot: str | None = None,
     plot_key: str | None = None,
     feedback: str | None = None,
+    depends: Sequence[Any] = (),
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check. ``cases=True``: the probe returns ``{case name: value}`` and each
     case earns an equal share of the points. ``plot="line"`` or ``"parabola"`` draws the
-    result (or its ``plot_key`` field) beside the reference's on the feedback page."""
+    result (or its ``plot_key`` field) beside the reference's on the feedback page.
+    ``depends=[other_check]`` (checks defined earlier, or their function names): this check
+    runs only when all of those passed; otherwise it is skipped and says which to fix first."""
     if plot not in (None, "line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {plot!r}")
     # What a student sees when the check fails: "full" (values), "message" (where it went
@@ -114,6 +119,7 @@ def check(
             plot=plot,
             plot_key=plot_key,
             feedback=shown,
+            depends=tuple(depends),
         )
 
     return wrap
@@ -171,6 +177,7 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
 
     checks: list[Check] = []
     seen: set[str] = set()
+    names: dict[str, str] = {}  # function name -> check name, of the checks defined so far
     for order, (_, p) in enumerate(sorted(pending, key=lambda t: t[0])):
         doc = inspect.getdoc(p.func) or ""
         title, _, rest = doc.partition("\n")
@@ -183,6 +190,15 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
         if title in seen:
             raise AssignmentError(f"{where}: two checks are named {title!r}")
         seen.add(title)
+        depends = []
+        for dep in p.depends:
+            dep_name = dep.func.__name__ if isinstance(dep, _Pending) else dep
+            if not isinstance(dep_name, str) or dep_name not in names:
+                raise AssignmentError(
+                    f"{where}: depends on {dep_name!r}, which is not a check defined above it"
+                )
+            depends.append(names[dep_name])
+        names[p.func.__name__] = title.strip()
         src, _ = _function_source(p.func)
         checks.append(
             Check(
@@ -201,6 +217,7 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
                 plot=p.plot,
                 plot_key=p.plot_key,
                 feedback=p.feedback,
+                depends=tuple(depends),
             )
         )
     if not checks:

@@ -299,7 +299,9 @@ async def _verify(args: argparse.Namespace) -> int:
     ref_report = await grade_submission(
         p, load_file(assignment.reference_submission(), "reference")
     )
-    tmpl_report = await grade_submission(p, load_file(assignment.template, "template"))
+    # Every check must be reached on the template, prerequisites or not.
+    tmpl = load_file(assignment.template, "template")
+    tmpl_report = await grade_submission(p, tmpl, use_depends=False)
     for t in ref_report.tests:
         if t.outcome is not Outcome.PASSED:
             problems.append(f"the reference fails {t.name!r}: {t.message}")

@@ -21,7 +21,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -568,8 +568,11 @@ async def execute_submission(
     data: Path | None,
     preload: Sequence[str] = (),
     gpu: str | None = None,
+    gate: Callable[[Check, ProbeResult], bool] | None = None,
 ) -> Execution:
-    """Run the cells, then the probes; never raises for anything the submission does."""
+    """Run the cells, then the probes; never raises for anything the submission does.
+    ``gate`` says whether a probe's result passes its check: a check whose prerequisites
+    (``depends``) did not pass is skipped. Without a gate (the reference) every check runs."""
     ex = Execution()
     t0 = time.monotonic()
     deadline = t0 + limits.submission_timeout
@@ -615,7 +618,16 @@ async def execute_submission(
         ex.timings["cells"] = t1 - t0 - ex.timings["kernel_start"]
 
         crashed: set[str] = set()  # stubs whose check killed the kernel: not run again
+        passed: dict[str, bool] = {}
         for chk in checks:
+            failed_deps = [d for d in chk.depends if not passed.get(d, False)]
+            if gate is not None and failed_deps:
+                ex.probes[chk.name] = ProbeResult(
+                    "skipped", note="it needs " + " and ".join(f"“{d}”" for d in failed_deps)
+                    + " to pass first",
+                )  # fmt: skip
+                passed[chk.name] = False
+                continue
             if chk.stub in crashed:
                 ex.probes[chk.name] = ProbeResult(
                     "died",
@@ -636,6 +648,7 @@ async def execute_submission(
             ctx = {"seed": seed_for[chk.name], "device": device}
             res = await ks.probe(chk, ctx, timeout)
             ex.probes[chk.name] = res
+            passed[chk.name] = gate(chk, res) if gate is not None else res.kind == "value"
             if res.kind == "died":
                 crashed.add(chk.stub)
             if res.kind in ("died", "timeout") and not await ks._alive():

@@ -19,7 +19,7 @@ import nbformat
 
 from . import __version__, bundle
 from .assignment import Assignment
-from .checks import CheckSuite
+from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .discover import Submission
 from .errors import AssignmentError, UsageError
@@ -230,7 +230,11 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
     )
 
 
-async def grade_submission(p: Prepared, sub: Submission, gpu: str | None = None) -> Report:
+async def grade_submission(
+    p: Prepared, sub: Submission, gpu: str | None = None, *, use_depends: bool = True
+) -> Report:
+    """Grade one submission. ``use_depends=False`` runs every check even when its
+    prerequisites fail (``grader verify`` uses it to reach every check on the template)."""
     if gpu is None and p.gpus:
         gpu = p.gpus[0]
     report = _base_report(p, sub)
@@ -253,6 +257,7 @@ async def grade_submission(p: Prepared, sub: Submission, gpu: str | None = None)
             data=p.data,
             preload=p.assignment.heavy_imports,
             gpu=gpu,
+            gate=_passes(p) if use_depends else None,
         )
     except Exception as exc:  # the harness failed, not the student
         report.status = Status.ERROR
@@ -281,6 +286,13 @@ async def grade_submission(p: Prepared, sub: Submission, gpu: str | None = None)
         )
     report.execution_time = time.monotonic() - start
     return report
+
+
+def _passes(p: Prepared) -> Callable[[Check, ProbeResult], bool]:
+    def gate(c: Check, r: ProbeResult) -> bool:
+        return evaluate(c, p.reference.get(c.name), r).outcome is Outcome.PASSED
+
+    return gate
 
 
 async def grade_many(

@@ -27,6 +27,27 @@ def test_intro_ann_loads_with_17_checks_totalling_100() -> None:
     assert len(suite.public().checks) == 9
 
 
+def test_numpy_review_loads_and_resolves_dependencies() -> None:
+    suite = find_assignment("numpy_review", ROOT).load_checks()
+    assert len(suite.checks) == 18 and suite.total_points == 100
+    by_func = {c.func_name: c for c in suite.checks}
+    assert by_func["fit_playground"].depends == (
+        by_func["quadratic_numpy"].name,
+        by_func["quadratic_grad"].name,
+    )
+    assert by_func["quadratic_numpy"].depends == ()
+
+
+def test_dependencies_by_object_or_function_name(tmp_path: Path) -> None:
+    body = (
+        "@check(points=1)\ndef a(s, c):\n    'f: first'\n\n"
+        "@check(points=1, depends=[a])\ndef b(s, c):\n    'f: second'\n\n"
+        "@check(points=1, depends=['a', 'b'])\ndef c(s, c):\n    'f: third'\n"
+    )
+    suite = load_checks(_checks_file(tmp_path, body), ("f",))
+    assert [c.depends for c in suite.checks] == [(), ("f: first",), ("f: first", "f: second")]
+
+
 def _checks_file(tmp_path: Path, body: str) -> Path:
     p = tmp_path / "checks.py"
     p.write_text("from graders import check\n\n" + body)
@@ -42,6 +63,15 @@ def _checks_file(tmp_path: Path, body: str) -> Path:
             "@check(points=1)\ndef a(s, c):\n    'f: x'\n"
             "@check(points=1)\ndef b(s, c):\n    'f: x'\n",
             "two checks",
+        ),
+        (
+            "@check(points=1, depends=['b'])\ndef a(s, c):\n    'f: x'\n",
+            "not a check defined above",
+        ),
+        (
+            "@check(points=1, depends=['b'])\ndef a(s, c):\n    'f: x'\n"
+            "@check(points=1)\ndef b(s, c):\n    'f: y'\n",
+            "not a check defined above",
         ),
         ("x = 1\n", "defines no checks"),
         ("raise RuntimeError('boom')\n", "RuntimeError: boom"),

@@ -1,0 +1,106 @@
+"""The second assignment, numpy_review, written only through docs/writing-an-assignment.md:
+verified, its examples graded in the real sandbox, its bundle checked from a laptop copy."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT, run_grader
+
+pytestmark = pytest.mark.kernel
+EXAMPLES = ROOT / "examples" / "numpy_review"
+
+
+@dataclass
+class Run:
+    home: Path
+    cache: Path
+    verify: str
+    verify_rc: int
+    reports: dict[str, dict[str, Any]]
+
+    def tests(self, sub: str) -> dict[str, dict[str, Any]]:
+        return {t["name"]: t for t in self.reports[sub]["tests"]}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    home = tmp_path_factory.mktemp("nr_home")
+    for part in ("assignments", "reference"):
+        shutil.copytree(ROOT / part / "numpy_review", home / part / "numpy_review")
+    cache = home / "cache"
+    verify = run_grader(["verify", "numpy_review"], home, cache)
+    out = home / "out"
+    proc = run_grader(["grade", "numpy_review", str(EXAMPLES), "--out", str(out), "-j", "2"],
+                      home, cache)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    return Run(home, cache, verify.stdout + verify.stderr, verify.returncode, reports)
+
+
+def test_verify_passes(run: Run) -> None:
+    assert run.verify_rc == 0, run.verify
+    assert "reference: 100/100" in run.verify and "template:  0/100" in run.verify
+
+
+def test_correct_and_untouched(run: Run) -> None:
+    assert run.reports["ada_correct"]["score"] == 100
+    dee = run.reports["dee_untouched"]
+    assert dee["score"] == 0
+    # "not implemented" everywhere, except fit_quadratic: it waits for quadratic_model
+    outcomes = {t["stub"]: t["outcome"] for t in dee["tests"]}
+    assert outcomes.pop("fit_quadratic") == "skipped"
+    assert set(outcomes.values()) == {"missing"}
+
+
+def test_typical_bugs_get_specific_messages(run: Run) -> None:
+    ben = run.tests("ben_typical_bugs")
+    got = {name.split(":")[0] for name, t in ben.items() if t["outcome"] != "passed"}
+    assert got == {"standardize", "pairwise_sq_dists", "log_loss", "to_tensor", "to_numpy"}
+    by_func = {t["name"]: t for t in ben.values()}
+    assert "got NaN" in by_func["log_loss: probabilities of exactly 0 and 1 give a finite loss "
+                               "(clip them to [eps, 1 - eps])"]["output"]  # fmt: skip
+    tensor = by_func["to_tensor: a float64 array becomes a float32 torch tensor of the same values"]
+    assert "expected 'torch.float32', got 'torch.float64'" in tensor["output"]
+    grad = by_func["to_numpy: a tensor that requires grad (like the notebook's w) becomes an array"]
+    assert grad["outcome"] == "error" and "detach" in grad["output"]
+    assert ben["log_loss: the notebook's example"]["outcome"] == "passed"
+    assert run.reports["ben_typical_bugs"]["score"] == 51
+
+
+def test_failed_prerequisite_skips_dependent_checks(run: Run) -> None:
+    cy = run.reports["cy_wrong_model"]
+    fit = [t for t in cy["tests"] if t["stub"] == "fit_quadratic"]
+    assert len(fit) == 2
+    for t in fit:  # fit_quadratic itself is right, but it calls the broken model
+        assert t["outcome"] == "skipped" and t["score"] == 0
+        assert "quadratic_model: w * x**2 + b on a numpy array" in t["output"]
+        assert "to pass first" in t["output"]
+    assert {t["outcome"] for t in cy["tests"] if t["stub"] == "quadratic_model"} == {"failed"}
+    assert cy["score"] == 75
+    html = (run.home / "out" / "cy_wrong_model" / "feedback.html").read_text()
+    assert "skipped" in html and "to pass first" in html
+
+
+def test_bundle_keeps_public_dependencies(run: Run, tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    proc = run_grader(["build", "numpy_review", "--out", str(dist)], run.home, run.cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = {
+        c["func_name"]: c for c in json.loads((dist / "numpy_review/checks.json").read_text())
+    }
+    assert "fit_hidden" not in checks and len(checks) == 13
+    assert len(checks["fit_playground"]["depends"]) == 2
+    laptop = tmp_path / "laptop"
+    shutil.copytree(dist / "numpy_review", laptop / "dist" / "numpy_review")
+    nb = laptop / "hw.ipynb"
+    shutil.copy(EXAMPLES / "cy_wrong_model.ipynb", nb)
+    check = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], laptop, tmp_path / "c")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "to pass first" in check.stdout and "hidden" not in check.stdout
