@@ -117,6 +117,13 @@ def discover(inputs: list[Path]) -> Discovery:
         if item.is_file():
             subs.append(load_file(item))
             continue
+        try:  # an export already unzipped: Gradescope, Canvas or Moodle
+            cands = _export_candidates(item, skipped)
+        except lms.ArchiveError as exc:
+            raise UsageError(f"{item}: {exc}") from None
+        if cands is not None:
+            subs.extend(_from_candidates(cands, skipped))
+            continue
         _folder(item, subs, skipped)
     seen: dict[str, int] = {}
     for s in subs:  # make ids unique: alice.py and alice.ipynb in one folder
@@ -133,7 +140,10 @@ def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[
     except lms.ArchiveError as exc:
         return [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
     skipped.extend((f"{archive.name}:{name}", why) for name, why in ex.skipped)
-    cands = lms.canvas_candidates(dest) or lms.moodle_candidates(dest)
+    try:
+        cands = _export_candidates(dest, skipped)
+    except lms.ArchiveError as exc:
+        return [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
     if cands is None:  # any other zip: like a folder (below its one top folder, if so)
         root = dest
         entries = list(dest.iterdir())
@@ -142,6 +152,21 @@ def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[
         subs: list[Submission] = []
         _folder(root, subs, skipped)
         return subs
+    return _from_candidates(cands, skipped)
+
+
+def _export_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[lms.Candidate] | None:
+    """The students of an LMS export (zip extracted, or a folder), or None if it is none."""
+    return (
+        lms.gradescope_candidates(root, skipped)
+        or lms.canvas_candidates(root)
+        or lms.moodle_candidates(root)
+    )
+
+
+def _from_candidates(
+    cands: list[lms.Candidate], skipped: list[tuple[str, str]]
+) -> list[Submission]:
     out = []
     for c in cands:
         ident = _safe_id(f"{c.student}_{c.student_id}")

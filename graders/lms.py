@@ -5,7 +5,10 @@ file that is not a zip (or is corrupt) is reported, never a crash.
 
 Canvas names each file ``<lastfirst>_[late_]<user id>_<submission id>_<original name>``, the
 original name getting ``-1``, ``-2``... on resubmission. Moodle makes one folder per
-participant, ``<Full Name>_<id>_assignsubmission_file_``.
+participant, ``<Full Name>_<id>_assignsubmission_file_``. Gradescope's "Export Submissions"
+gives ``assignment_<id>_export/`` with a folder per submission (``submission_<id>/``) and
+``submission_metadata.yml``, which names each submission's submitters (``:name:``, ``:sid:``,
+``:email:``; several for a group) and its ``:created_at:`` time.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
 
 MAX_ENTRIES = 20_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -27,6 +33,8 @@ CANVAS = re.compile(
 )
 MOODLE = re.compile(r"^(?P<name>.+)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 RESUBMISSION = re.compile(r"^(?P<stem>.*)-(?P<n>\d+)$")
+GRADESCOPE_META = "submission_metadata.yml"
+MAX_META_BYTES = 20 * 1024 * 1024
 
 
 class ArchiveError(ValueError):
@@ -153,4 +161,76 @@ def moodle_candidates(root: Path) -> list[Candidate] | None:
     for d, m in sorted(matches, key=lambda t: t[0].name):
         assert m is not None
         out.append(Candidate(d, m.group("name"), m.group("uid")))
+    return out
+
+
+def gradescope_root(root: Path) -> Path | None:
+    """The folder holding ``submission_metadata.yml``: ``root`` or its one subfolder."""
+    if (root / GRADESCOPE_META).is_file():
+        return root
+    entries = [p for p in root.iterdir() if not p.name.startswith(".") and p.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].is_dir() and (entries[0] / GRADESCOPE_META).is_file():
+        return entries[0]
+    return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def gradescope_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[Candidate] | None:
+    """A Gradescope export: one candidate per student (each member of a group gets the
+    group's submission); a student in several submissions gets the latest. None when
+    ``root`` is not a Gradescope export; an unreadable metadata file raises ArchiveError."""
+    base = gradescope_root(root)
+    if base is None:
+        return None
+    meta_path = base / GRADESCOPE_META
+    if meta_path.stat().st_size > MAX_META_BYTES:
+        raise ArchiveError(f"{GRADESCOPE_META} is too large to be Gradescope's")
+    try:
+        meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ArchiveError(f"{GRADESCOPE_META} is not valid YAML ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ArchiveError(f"{GRADESCOPE_META} does not map submission folders to submitters")
+    # student key -> (created_at, folder, name, id, group members)
+    latest: dict[str, list[tuple[str, Path, str, str, list[str]]]] = {}
+    for folder_name, info in meta.items():
+        folder = base / str(folder_name)
+        where = f"{GRADESCOPE_META}: {folder_name}"
+        if _safe_parts(str(folder_name)) is None or len(_safe_parts(str(folder_name)) or ()) != 1:
+            skipped.append((where, "not a plain folder name; ignored"))
+            continue
+        if not folder.is_dir():
+            skipped.append((where, "listed in the metadata but its folder is missing"))
+            continue
+        people = info.get(":submitters") if isinstance(info, dict) else None
+        if not isinstance(people, list) or not people:
+            skipped.append((str(folder), "no submitters in the metadata; not graded"))
+            continue
+        created = _text(info.get(":created_at"))
+        names = [_text(p.get(":name")) for p in people if isinstance(p, dict)]
+        for person in people:
+            if not isinstance(person, dict):
+                continue
+            name = _text(person.get(":name")) or "unknown"
+            sid = _text(person.get(":sid")) or _text(person.get(":email")) or str(folder_name)
+            others = [n for n in names if n != name]
+            latest.setdefault(sid, []).append((created, folder, name, sid, others))
+    listed = {str(k) for k in meta}
+    for child in sorted(base.iterdir()):
+        if child.is_dir() and child.name not in listed:
+            skipped.append((str(child), f"not listed in {GRADESCOPE_META}; not graded"))
+    out = []
+    for sid, subs in sorted(latest.items()):
+        subs.sort(key=lambda t: (t[0], t[1].name))
+        created, folder, name, _, others = subs[-1]
+        notes = []
+        if others:
+            notes.append("group submission with " + ", ".join(others))
+        if len(subs) > 1:
+            older = ", ".join(t[1].name for t in subs[:-1])
+            notes.append(f"latest of {len(subs)} submissions ({folder.name}; also: {older})")
+        out.append(Candidate(folder, name, sid, "; ".join(notes)))
     return out

@@ -128,8 +128,16 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     with zipfile.ZipFile(exports / "moodle.zip", "w") as zf:  # a folder per participant
         zf.write(submissions / "carol.ipynb", "Ada Lovelace_4242_assignsubmission_file_/hw.ipynb")
         zf.write(submissions / "module_correct.py", "Bo Li_4343_assignsubmission_file_/hw.py")
+    with zipfile.ZipFile(exports / "gradescope.zip", "w") as zf:  # Export Submissions
+        top = "assignment_77_export/"
+        zf.writestr(top + "submission_metadata.yml", (
+            "submission_9001:\n  :submitters:\n  - :name: Grace Hopper\n    :sid: '2001'\n"
+            "  :created_at: 2026-11-20 10:00:00.000000000 -08:00\n"
+        ))  # fmt: skip
+        zf.write(submissions / "bob.ipynb", top + "submission_9001/intro_ann.ipynb")
     args = ["grade", "intro_ann", str(submissions), str(exports / "canvas.zip"),
-            str(exports / "moodle.zip"), "--out", str(out), "-j", "2"]  # fmt: skip
+            str(exports / "moodle.zip"), str(exports / "gradescope.zip"),
+            "--out", str(out), "-j", "2"]  # fmt: skip
     proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     yield GradedRun(home, cache, out, proc, reports)

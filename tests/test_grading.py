@@ -242,10 +242,14 @@ def test_lms_exports_graded_with_their_identities(graded: GradedRun) -> None:
     assert graded.reports["Ada_Lovelace_4242"]["submission"]["student"] == "Ada Lovelace"
     assert graded.reports["Ada_Lovelace_4242"]["score"] == graded.reports["carol"]["score"]
     assert graded.reports["Bo_Li_4343"]["score"] == 100
+    grace = graded.reports["Grace_Hopper_2001"]  # from the Gradescope export
+    assert grace["submission"]["student"] == "Grace Hopper"
+    assert grace["score"] == graded.reports["bob"]["score"]
     with (graded.out / "gradebook.csv").open() as f:
         rows = {row["ID"]: row for row in csv.DictReader(f)}
     assert rows["1001"]["Student"] == "smithjane" and rows["1001"]["intro_ann (100)"] == "100"
     assert rows["4242"]["Student"] == "Ada Lovelace"
+    assert rows["2001"]["Student"] == "Grace Hopper"
 
 
 def test_hidden_feedback_levels(graded: GradedRun) -> None:

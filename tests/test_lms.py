@@ -106,3 +106,78 @@ def test_any_other_zip_is_a_folder(tmp_path: Path) -> None:
     found = discover([tmp_path / "plain.zip"])
     assert [s.id for s in found.submissions] == ["alice", "bob"]  # below the one top folder
     found.cleanup()
+
+
+GRADESCOPE_META = """\
+submission_111:
+  :submitters:
+  - :name: Jane Smith
+    :sid: '1001'
+    :email: jane@example.edu
+  :created_at: 2026-11-20 10:00:00.000000000 -08:00
+  :score: 0.0
+submission_222:
+  :submitters:
+  - :name: Jane Smith
+    :sid: '1001'
+    :email: jane@example.edu
+  :created_at: 2026-11-21 09:30:00.000000000 -08:00
+submission_333:
+  :submitters:
+  - :name: Bo Li
+    :sid:
+    :email: bo@example.edu
+  - :name: Cy Twombly
+    :sid: '1003'
+    :email: cy@example.edu
+  :created_at: 2026-11-20 12:00:00.000000000 -08:00
+submission_444:
+  :submitters:
+  - :name: Dee Dee
+    :sid: '1004'
+  :created_at: 2026-11-20 12:00:00.000000000 -08:00
+"""
+
+
+def test_gradescope_export_zip_and_folder(tmp_path: Path) -> None:
+    top = "assignment_987_export/"
+    arc = _zip(tmp_path / "submissions.zip", {
+        top + "submission_metadata.yml": GRADESCOPE_META,
+        top + "submission_111/intro_ann.ipynb": NB,
+        top + "submission_222/intro_ann.ipynb": NB.replace("{}", '{"v": 2}'),
+        top + "submission_333/hw.py": "x = 1\n",
+        top + "submission_555/stray.ipynb": NB,
+    })  # fmt: skip
+    found = discover([arc])
+    subs = {s.student_id: s for s in found.submissions}
+    assert set(subs) == {"1001", "bo@example.edu", "1003"}
+    jane = subs["1001"]  # two submissions: the later one counts, and the report says so
+    assert jane.student == "Jane Smith" and jane.id == "Jane_Smith_1001"
+    assert jane.path.parent.name == "submission_222" and b'"v": 2' in jane.data
+    assert "latest of 2 submissions" in jane.note and "submission_111" in jane.note
+    # a group submission is graded for each member, each told who the group was
+    assert (
+        subs["bo@example.edu"].kind == "module" and "with Cy Twombly" in subs["bo@example.edu"].note
+    )
+    assert subs["1003"].student == "Cy Twombly" and "with Bo Li" in subs["1003"].note
+    skipped = dict(found.skipped)
+    assert any("submission_444" in k and "folder is missing" in v for k, v in skipped.items())
+    assert any("submission_555" in k and "not listed" in v for k, v in skipped.items())
+    found.cleanup()
+
+    # the same export, unzipped by the instructor first
+    folder = tmp_path / "unzipped"
+    extract(arc, folder)
+    again = discover([folder])
+    assert {s.student_id for s in again.submissions} == {"1001", "bo@example.edu", "1003"}
+
+
+def test_gradescope_bad_metadata_is_reported(tmp_path: Path) -> None:
+    arc = _zip(tmp_path / "gs.zip", {
+        "submission_metadata.yml": "submission_1: [unclosed",
+        "submission_1/a.ipynb": NB,
+    })  # fmt: skip
+    found = discover([arc])
+    [sub] = found.submissions
+    assert not sub.gradable and "not valid YAML" in sub.problem
+    found.cleanup()
