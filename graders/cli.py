@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
     g.add_argument(
+        "--no-prestart",
+        dest="prestart",
+        action="store_false",
+        help="do not start each worker's next kernel while it grades (saves memory)",
+    )
+    g.add_argument(
         "--cluster",
         metavar="ADDRESS",
         default=None,
@@ -168,7 +174,9 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not found.submissions:
         raise UsageError("no submissions found in the inputs")
-    p = await prepare(assignment, _settings(args, jobs=args.jobs, force=args.force))
+    p = await prepare(
+        assignment, _settings(args, jobs=args.jobs, force=args.force, prestart=args.prestart)
+    )
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     total = len(found.submissions)

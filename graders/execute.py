@@ -13,6 +13,7 @@ never shut down politely.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -227,6 +228,7 @@ class KernelSession:
         self._cgroup: Cgroup | None = None
         self._killed_for: str | None = None
         self._dead = False
+        self.start_seconds = 0.0  # how long the last start took
         self._dir = Path(tempfile.mkdtemp(prefix="grader-"))
         self.work = self._dir / "w"
         self.runtime = self._dir / "r"
@@ -239,11 +241,39 @@ class KernelSession:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @property
+    def started(self) -> bool:
+        return self._km is not None
+
+    async def adopt_files(self, files: dict[str, bytes]) -> None:
+        """Hand a pre-started kernel its submission's files. On the host they are bound in
+        again after a restart; inside the running kernel's private work dir the harness
+        writes them (read-only) before any of the student's code runs."""
+        self.place_files(files)
+        if not files or not self.sandbox.work_mount:
+            return  # no sandbox: the kernel already works in the host folder
+        payload = json.dumps({n: base64.b64encode(d).decode() for n, d in files.items()})
+        code = (
+            "def __grader_place(files):\n    import base64, os\n"
+            "    for name, data in files.items():\n"
+            "        os.makedirs(os.path.dirname(name) or '.', exist_ok=True)\n"
+            "        with open(name, 'wb') as f:\n            f.write(base64.b64decode(data))\n"
+            "        os.chmod(name, 0o444)\n"
+            f"__grader_place({payload})\ndel __grader_place\n"
+        )
+        reply = await self._execute_quiet(code, timeout=self.limits.startup_timeout)
+        if reply.get("status") != "ok":
+            raise RuntimeError(f"could not place the submission's files: {reply.get('evalue')}")
+
     def place_files(self, files: dict[str, bytes]) -> None:
         for name, data in files.items():
             target = self.work / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """The kernel's uid owns its work and runtime folders (when it differs from ours)."""
         if self.sandbox.uid is not None:
             for root, dirs, names in os.walk(self._dir):
                 for n in [*dirs, *names]:
@@ -253,7 +283,9 @@ class KernelSession:
 
     async def start(self) -> None:
         """Start (or restart) the kernel and install the runtime."""
+        t0 = time.monotonic()
         await self._stop()
+        self._hand_over()
         self._killed_for = None
         self._dead = False
         self.output_bytes = 0  # a restarted kernel gets a fresh output budget
@@ -298,6 +330,7 @@ class KernelSession:
                 f"try:\n    import {m}\nexcept Exception:\n    pass\n" for m in self.preload
             )
             await self._execute_quiet(code, timeout=self.limits.startup_timeout)
+        self.start_seconds = time.monotonic() - t0
 
     def kill(self, reason: str) -> None:
         """Kill the kernel and everything it started, now."""
@@ -569,18 +602,22 @@ async def execute_submission(
     preload: Sequence[str] = (),
     gpu: str | None = None,
     gate: Callable[[Check, ProbeResult], bool] | None = None,
+    session: KernelSession | None = None,
 ) -> Execution:
     """Run the cells, then the probes; never raises for anything the submission does.
     ``gate`` says whether a probe's result passes its check: a check whose prerequisites
-    (``depends``) did not pass is skipped. Without a gate (the reference) every check runs."""
+    (``depends``) did not pass is skipped. Without a gate (the reference) every check runs.
+    ``session``: a kernel started ahead of time (fresh: no code but the harness's has run in
+    it); it is given this submission's files, used, and killed like any other."""
     ex = Execution()
     t0 = time.monotonic()
     deadline = t0 + limits.submission_timeout
     restarts = 0
     ok_cells: list[int] = []
 
-    async with KernelSession(sandbox, limits, data, preload, gpu) as ks:
-        ks.place_files(source.files)
+    if session is None:
+        session = KernelSession(sandbox, limits, data, preload, gpu)
+    async with session as ks:
 
         async def restart(reason: str) -> bool:
             nonlocal restarts
@@ -594,7 +631,12 @@ async def execute_submission(
                 await ks.run_cell(i, source.cells[i])
             return True
 
-        await ks.start()
+        if ks.started:  # started ahead, while another submission was graded
+            ex.timings["kernel_start_ahead"] = ks.start_seconds
+            await ks.adopt_files(source.files)
+        else:
+            ks.place_files(source.files)
+            await ks.start()
         ex.timings["kernel_start"] = time.monotonic() - t0
         alive = True
         for i, code in enumerate(source.cells):

@@ -23,7 +23,7 @@ from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .discover import Submission
 from .errors import AssignmentError, UsageError
-from .execute import ProbeResult, Source, execute_submission
+from .execute import KernelSession, ProbeResult, Source, execute_submission
 from .model import Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
 from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices
@@ -39,6 +39,9 @@ class Settings:
     data_dir: Path | None = None
     public_only: bool = False
     force: bool = False
+    # Start each worker's next kernel (and its heavy imports) while it grades the current
+    # submission, so that start-up hides behind work.
+    prestart: bool = True
 
 
 @dataclass
@@ -61,6 +64,10 @@ class Prepared:
     def fingerprint(self) -> str:
         """The assignment's fingerprint, read once per run, not once per submission."""
         return self.assignment.fingerprint()
+
+    def new_session(self, gpu: str | None) -> KernelSession:
+        a = self.assignment
+        return KernelSession(self.sandbox, a.limits, self.data, a.heavy_imports, gpu)
 
     def inputs_key(self, sub: Submission) -> str:
         """Changes whenever a regrade could change this submission's report."""
@@ -231,10 +238,16 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
 
 
 async def grade_submission(
-    p: Prepared, sub: Submission, gpu: str | None = None, *, use_depends: bool = True
+    p: Prepared,
+    sub: Submission,
+    gpu: str | None = None,
+    *,
+    use_depends: bool = True,
+    session: KernelSession | None = None,
 ) -> Report:
     """Grade one submission. ``use_depends=False`` runs every check even when its
-    prerequisites fail (``grader verify`` uses it to reach every check on the template)."""
+    prerequisites fail (``grader verify`` uses it to reach every check on the template).
+    ``session``: a fresh kernel started ahead for it (see :func:`grade_many`)."""
     if gpu is None and p.gpus:
         gpu = p.gpus[0]
     report = _base_report(p, sub)
@@ -242,6 +255,8 @@ async def grade_submission(
         report.device = {**report.device, "gpu": gpu, "gpu_name": p.gpu_names.get(gpu, "")}
     start = time.monotonic()
     if not sub.gradable:
+        if session is not None:
+            await session.close()
         report.status = Status.UNGRADABLE
         report.reason = sub.problem
         report.output = f"Could not grade this submission: {sub.problem}."
@@ -258,6 +273,7 @@ async def grade_submission(
             preload=p.assignment.heavy_imports,
             gpu=gpu,
             gate=_passes(p) if use_depends else None,
+            session=session,
         )
     except Exception as exc:  # the harness failed, not the student
         report.status = Status.ERROR
@@ -295,6 +311,16 @@ def _passes(p: Prepared) -> Callable[[Check, ProbeResult], bool]:
     return gate
 
 
+async def _start_ahead(p: Prepared, gpu: str | None) -> KernelSession:
+    ks = p.new_session(gpu)
+    try:
+        await ks.start()
+    except BaseException:
+        await ks.close()
+        raise
+    return ks
+
+
 async def grade_many(
     p: Prepared,
     subs: list[Submission],
@@ -302,18 +328,43 @@ async def grade_many(
     skip: Callable[[Submission], bool] = lambda s: False,
 ) -> list[Report]:
     """Grade submissions ``jobs`` at a time; ``on_done`` sees each report as it is made.
-    On CUDA each worker slot is pinned to one GPU, round robin (several workers per GPU)."""
+    On CUDA each worker slot is pinned to one GPU, round robin (several workers per GPU).
+
+    With ``prestart``, a worker that takes a submission also starts a kernel for a later
+    one; a pre-started kernel is fresh (only the harness's prelude and imports have run in
+    it), serves exactly one submission and is killed after it, so isolation is unchanged.
+    Never more kernels are started ahead than submissions are still waiting."""
     slots: asyncio.Queue[str | None] = asyncio.Queue()
     for i in range(max(1, p.settings.jobs)):
         slots.put_nowait(p.gpus[i % len(p.gpus)] if p.gpus else None)
+    todo = [s for s in subs if not skip(s)]
+    waiting = sum(1 for s in todo if s.gradable)
+    ahead: dict[str | None, list[asyncio.Task[KernelSession]]] = {}
     reports: list[Report] = []
 
+    async def take_session(gpu: str | None) -> tuple[KernelSession | None, str]:
+        nonlocal waiting
+        waiting -= 1
+        tasks = ahead.get(gpu, [])
+        session, note = None, ""
+        if tasks:
+            tasks.sort(key=lambda t: not t.done())  # a kernel that is ready first
+            task = tasks.pop(0)
+            try:
+                session = await task
+            except Exception as exc:  # it failed to start: the submission starts its own
+                note = f"a kernel started ahead failed ({type(exc).__name__}: {exc}); started anew"
+        if p.settings.prestart and waiting > sum(len(t) for t in ahead.values()):
+            ahead.setdefault(gpu, []).append(asyncio.create_task(_start_ahead(p, gpu)))
+        return session, note
+
     async def one(sub: Submission) -> None:
-        if skip(sub):
-            return
         gpu = await slots.get()
         try:
-            report = await grade_submission(p, sub, gpu)
+            session, note = await take_session(gpu) if sub.gradable else (None, "")
+            report = await grade_submission(p, sub, gpu, session=session)
+            if note:
+                report.events.insert(0, note)
         except Exception as exc:  # a harness bug on one submission never stops the run
             report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
         finally:
@@ -321,7 +372,16 @@ async def grade_many(
         reports.append(report)
         on_done(report)
 
-    await asyncio.gather(*(one(s) for s in subs))
+    try:
+        await asyncio.gather(*(one(s) for s in todo))
+    finally:  # kernels started for submissions that never came (interrupted, or failed)
+        for task in [t for tasks in ahead.values() for t in tasks]:
+            task.cancel()
+            try:
+                ks = await task
+            except BaseException:
+                continue
+            await ks.close()
     return reports
 
 
