@@ -58,5 +58,50 @@ for rep in sorted((out / "cpu").glob("*/report.json")):
 print("scores equal on CPU and CUDA:", same)
 PY
 
+echo "== GPU memory: a submission over its cap gets a clear outcome; the next one starts clean"
+python3 - "$OUT" <<'PY'
+import sys
+from pathlib import Path
+sys.path[:0] = ["tools", "examples"]
+from build_template import notebook, write
+from make_examples import CORRECT
+out = Path(sys.argv[1]) / "oom"
+out.mkdir(parents=True, exist_ok=True)
+hog = ("def train_epoch(model, loader, loss_fn, optimizer, device):\n"
+       "    big = torch.empty(int(60 * 2**30), dtype=torch.uint8, device=device)\n"
+       "    return float(big.float().sum())")
+write(out / "a_hog.ipynb", notebook({**CORRECT, "train_epoch": hog}))
+write(out / "b_correct.ipynb", notebook(CORRECT))
+PY
+python3 -m graders grade intro_ann "$OUT/oom" --out "$OUT/oom-out" --device cuda --jobs 1 >/dev/null 2>&1 || true
+python3 - "$OUT" <<'PY'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1]) / "oom-out"
+hog = json.loads((out / "a_hog" / "report.json").read_text())
+for t in hog["tests"]:
+    if t["stub"] == "train_epoch":
+        print("hog:", t["outcome"], "|", t["output"][:200])
+print("hog score:", hog["score"], "| next submission on the same GPU:",
+      json.loads((out / "b_correct" / "report.json").read_text())["score"])
+PY
+
+echo "== packing: 16 submissions with 1 worker vs 16 workers on one GPU"
+python3 - "$OUT" <<'PY'
+import shutil, sys
+from pathlib import Path
+out = Path(sys.argv[1]) / "pack"
+out.mkdir(parents=True, exist_ok=True)
+for i in range(16):
+    shutil.copy("examples/submissions/alice_correct.ipynb", out / f"s{i:02d}.ipynb")
+PY
+for jobs in 1 16; do
+  start=$(date +%s.%N)
+  python3 -m graders grade intro_ann "$OUT/pack" --out "$OUT/pack-$jobs" --device cuda --jobs "$jobs" --force >/dev/null 2>&1 || true
+  end=$(date +%s.%N)
+  echo "jobs $jobs: $(python3 -c "print(round(($end - $start) / 16, 2))") s per submission"
+done
+nvidia-smi --query-gpu=memory.used,memory.total --format=csv || true
+
 echo "== GPU tests"
 python3 -m pytest -q -m gpu tests/ -p no:cacheprovider || true

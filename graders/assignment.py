@@ -34,6 +34,10 @@ class Limits:
     max_output_kb: int = 512  # captured output kept per cell or check
     max_total_output_mb: int = 16  # output the harness accepts per submission, then kills
     max_restarts: int = 3  # kernel restarts after a crash or a hard timeout
+    # GPU memory one kernel may allocate through torch when grading on CUDA (0: no cap). A
+    # cap set in torch's allocator: it keeps workers that share a GPU from starving each
+    # other, and an over-allocation fails with a clear error; hostile code can lift it.
+    gpu_memory_mb: int = 0
 
 
 DEFAULT_LIMITS = Limits()

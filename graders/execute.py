@@ -53,6 +53,16 @@ PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered wi
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
+def gpu_cap_code(mb: int) -> str:
+    """Kernel code capping torch's CUDA allocator at ``mb`` MB of the (one) visible GPU."""
+    return (
+        "try:\n    import torch as _t\n    if _t.cuda.is_available():\n"
+        f"        _total = _t.cuda.get_device_properties(0).total_memory\n"
+        f"        _t.cuda.set_per_process_memory_fraction(min(1.0, {mb} * 2**20 / _total), 0)\n"
+        "    del _t\nexcept Exception:\n    pass\n"
+    )
+
+
 def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
@@ -323,12 +333,16 @@ class KernelSession:
         )
         await client.async_start_new_kernel_client()
         await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+        code = ""
         if self.preload:
             # The assignment's heavy modules are imported before the student's first cell, on
             # the start-up clock: a slow `import torch` never eats a cell's time limit.
             code = "".join(
                 f"try:\n    import {m}\nexcept Exception:\n    pass\n" for m in self.preload
             )
+        if self.gpu is not None and self.limits.gpu_memory_mb > 0:
+            code += gpu_cap_code(self.limits.gpu_memory_mb)
+        if code:
             await self._execute_quiet(code, timeout=self.limits.startup_timeout)
         self.start_seconds = time.monotonic() - t0
 

@@ -153,6 +153,33 @@ def _describe(exc: BaseException) -> dict[str, Any]:
     }
 
 
+def _memory_kind(exc: BaseException) -> str:
+    """'gpu' for CUDA out-of-memory errors, 'ram' for MemoryError, else ''."""
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    if name == "OutOfMemoryError" or "CUDA out of memory" in text:
+        return "gpu"
+    if isinstance(exc, MemoryError):
+        return "ram"
+    return ""
+
+
+def _free_memory() -> None:
+    import gc
+
+    _sys.last_traceback = _sys.last_value = None  # type: ignore[assignment]
+    gc.collect()
+    torch = _sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
+    except Exception:
+        pass
+
+
 class Runtime:
     """The one object the harness talks to; lives in the kernel as ``__grader_rt__``."""
 
@@ -177,6 +204,10 @@ class Runtime:
             result = {"kind": "interrupted"}
         except BaseException as exc:  # SystemExit too: the student's, not ours
             result = {"kind": "error", "error": _describe(exc)}
+            if _memory_kind(exc):
+                result["free"] = True
+        if result.pop("free", False):
+            _free_memory()  # the next check gets back the memory this one held
         try:
             self._last = _dumps(result, allow_nan=True)
         except Exception as exc:

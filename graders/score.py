@@ -47,6 +47,26 @@ def _error_message(stub: str, err: dict[str, Any] | None) -> str:
     return f"`{stub}` raised {err.get('type', 'an error')}" + (f": {msg}" if msg else "")
 
 
+def memory_kind(err: dict[str, Any] | None) -> str:
+    """'gpu' for a CUDA out-of-memory error, 'ram' for a MemoryError, else ''."""
+    if not err:
+        return ""
+    kind, msg = str(err.get("type", "")), str(err.get("message", ""))
+    if kind == "OutOfMemoryError" or "CUDA out of memory" in msg:
+        return "gpu"
+    if kind in ("MemoryError", "_ArrayMemoryError"):
+        return "ram"
+    return ""
+
+
+MEMORY_ADVICE = {
+    "gpu": "ran out of GPU memory: use smaller batches or tensors, and drop what you no longer "
+    "need (`del` it; do not keep whole loss tensors in lists, keep `loss.item()`)",
+    "ram": "ran out of memory: an array or list far larger than the inputs was allocated "
+    "(check the shapes you create, e.g. an accidental (n, n) array)",
+}
+
+
 def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckResult:
     def result(outcome: Outcome, message: str, *, score: float = 0.0, **kw: Any) -> CheckResult:
         """A CheckResult for this check; ``kw`` carries expected/got, error or cases."""
@@ -80,6 +100,10 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
         )
     if got.kind == "error" and check.feedback == "none":
         return result(Outcome.ERROR, f"`{stub}` raised an exception on inputs that are not shown.")
+    memory = memory_kind(got.error) if got.kind == "error" else ""
+    if memory:
+        detail = f" ({got.error['type']})" if got.error else ""
+        return result(Outcome.ERROR, f"`{stub}` {MEMORY_ADVICE[memory]}{detail}.", error=got.error)
     if got.kind == "error":
         return result(Outcome.ERROR, _error_message(stub, got.error), error=got.error)
     if got.kind == "timeout":

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from build_numpy_review import CORRECT, notebook, write  # type: ignore[import-not-found]
 
 from tests.conftest import ROOT, run_grader
+from tests.test_browser import CHROMIUM, open_page
 
 pytestmark = pytest.mark.kernel
 EXAMPLES = ROOT / "examples" / "numpy_review"
@@ -36,8 +38,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         shutil.copytree(ROOT / part / "numpy_review", home / part / "numpy_review")
     cache = home / "cache"
     verify = run_grader(["verify", "numpy_review"], home, cache)
+    subs = home / "subs"
+    shutil.copytree(EXAMPLES, subs)
+    # eve's pairwise_sq_dists asks for terabytes: a MemoryError, explained; the rest still runs
+    hog = (
+        "def pairwise_sq_dists(A, B):\n    return np.zeros((len(A), 10**6, 10**6)).sum(axis=(1, 2))"
+    )
+    write(subs / "eve_memory.ipynb", notebook({**CORRECT, "pairwise_sq_dists": hog}))
     out = home / "out"
-    proc = run_grader(["grade", "numpy_review", str(EXAMPLES), "--out", str(out), "-j", "2"],
+    proc = run_grader(["grade", "numpy_review", str(subs), "--out", str(out), "-j", "2"],
                       home, cache)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
@@ -104,3 +113,19 @@ def test_bundle_keeps_public_dependencies(run: Run, tmp_path: Path) -> None:
     check = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], laptop, tmp_path / "c")
     assert check.returncode == 1, check.stdout + check.stderr
     assert "to pass first" in check.stdout and "hidden" not in check.stdout
+
+
+def test_memory_error_is_explained_and_the_rest_still_runs(run: Run) -> None:
+    eve = run.reports["eve_memory"]
+    pairwise = [t for t in eve["tests"] if t["stub"] == "pairwise_sq_dists"]
+    assert {t["outcome"] for t in pairwise} == {"error"}
+    public = next(t for t in pairwise if not t["hidden"])
+    assert "ran out of memory" in public["output"] and "MemoryError" in public["output"]
+    assert eve["score"] == 86  # every other check passed, in the same kernel
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_skipped_checks_render_in_a_browser(run: Run, tmp_path: Path) -> None:
+    dom, console, urls = open_page(run.home / "out" / "cy_wrong_model" / "feedback.html", tmp_path)
+    assert console == [] and urls == []
+    assert dom.count("to pass first") == 2 and "skipped" in dom

@@ -130,3 +130,24 @@ def test_discover_rejects_bad_notebooks(tmp_path: Path) -> None:
     problems = {s.id: s.problem for s in discover([tmp_path]).submissions}
     assert all(problems.values()), problems
     assert "not UTF-8" in problems["d"]
+
+
+def test_out_of_memory_errors_are_explained() -> None:
+    from graders.checks import Check, Visibility
+    from graders.compare import AllClose
+    from graders.execute import ProbeResult, gpu_cap_code
+    from graders.score import evaluate
+
+    chk = Check("train_epoch: x", "train_epoch", "", "f", "", 5.0, Visibility.PUBLIC,
+                AllClose(), "loss", False, None)  # fmt: skip
+    ref = ProbeResult("value", value=1.0)
+    msg = "CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 8.00 GiB allowed)"
+    oom = {"type": "OutOfMemoryError", "message": msg, "frames": []}
+    r = evaluate(chk, ref, ProbeResult("error", error=oom))
+    assert r.outcome.value == "error" and "ran out of GPU memory" in r.message
+    ram = {"type": "_ArrayMemoryError", "message": "Unable to allocate 7.28 TiB", "frames": []}
+    assert "ran out of memory" in evaluate(chk, ref, ProbeResult("error", error=ram)).message
+    other = {"type": "ValueError", "message": "shapes do not match", "frames": []}
+    assert "memory" not in evaluate(chk, ref, ProbeResult("error", error=other)).message
+    # the GPU cap's kernel code is valid Python and a no-op without CUDA
+    exec(compile(gpu_cap_code(8192), "<cap>", "exec"), {})
