@@ -2,9 +2,10 @@
 
 N copies of realistic submissions (correct, forgot zero_grad, typical bugs, untouched
 template, in turn) are graded with `grade_many` (--jobs workers, sandboxed, reports written
-as the CLI writes them), with kernels started ahead (the default) and, with --compare-prestart,
-without. In the same run the first N notebooks are executed one after another with plain
-nbclient (same skipped cells, same data), and the ratio is printed. For each size it prints:
+as the CLI writes them), with kernels started ahead (--prestart on) and, with
+--compare-prestart, without. In the same run the same N notebooks are executed one after
+another with plain nbclient (same skipped cells, same data), and the ratio is printed. For
+each size it prints:
 
 * wall time, and seconds per submission (--sizes 10,40,160 shows how it grows);
 * the harness's own time per submission: everything a report costs outside the kernel
@@ -47,7 +48,8 @@ def make_submissions(folder: Path, n: int) -> None:
 
 
 async def grade_run(p: Prepared, folder: Path, out: Path, prestart: bool) -> dict[str, float]:
-    p = dataclasses.replace(p, settings=dataclasses.replace(p.settings, prestart=prestart))
+    mode = "on" if prestart else "off"
+    p = dataclasses.replace(p, settings=dataclasses.replace(p.settings, prestart=mode))
     subs = discover([folder]).submissions
     reports: list[Report] = []
     own: list[float] = []

@@ -88,10 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
     g.add_argument(
-        "--no-prestart",
-        dest="prestart",
-        action="store_false",
-        help="do not start each worker's next kernel while it grades (saves memory)",
+        "--prestart",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="start each worker's next kernel while it grades (auto: when cores > jobs)",
     )
     g.add_argument(
         "--cluster",

@@ -270,6 +270,7 @@ class KernelSession:
             "        with open(name, 'wb') as f:\n            f.write(base64.b64decode(data))\n"
             "        os.chmod(name, 0o444)\n"
             f"__grader_place({payload})\ndel __grader_place\n"
+            "import importlib as _il\n_il.invalidate_caches()\ndel _il\n"  # new modules
         )
         reply = await self._execute_quiet(code, timeout=self.limits.startup_timeout)
         if reply.get("status") != "ok":

@@ -40,8 +40,16 @@ class Settings:
     public_only: bool = False
     force: bool = False
     # Start each worker's next kernel (and its heavy imports) while it grades the current
-    # submission, so that start-up hides behind work.
-    prestart: bool = True
+    # submission, so that start-up hides behind work: "on", "off", or "auto" (on only when
+    # there are more cores than workers: starting a kernel is CPU work, and on a machine
+    # whose cores are all grading it only competes with them; measured in benchmarks/bulk.py).
+    prestart: str = "auto"
+
+    @property
+    def prestarting(self) -> bool:
+        if self.prestart == "auto":
+            return self.jobs < (os.cpu_count() or 1)
+        return self.prestart == "on"
 
 
 @dataclass
@@ -330,7 +338,7 @@ async def grade_many(
     """Grade submissions ``jobs`` at a time; ``on_done`` sees each report as it is made.
     On CUDA each worker slot is pinned to one GPU, round robin (several workers per GPU).
 
-    With ``prestart``, a worker that takes a submission also starts a kernel for a later
+    With ``prestarting``, a worker that takes a submission also starts a kernel for a later
     one; a pre-started kernel is fresh (only the harness's prelude and imports have run in
     it), serves exactly one submission and is killed after it, so isolation is unchanged.
     Never more kernels are started ahead than submissions are still waiting."""
@@ -354,18 +362,21 @@ async def grade_many(
                 session = await task
             except Exception as exc:  # it failed to start: the submission starts its own
                 note = f"a kernel started ahead failed ({type(exc).__name__}: {exc}); started anew"
-        if p.settings.prestart and waiting > sum(len(t) for t in ahead.values()):
+        if p.settings.prestarting and waiting > sum(len(t) for t in ahead.values()):
             ahead.setdefault(gpu, []).append(asyncio.create_task(_start_ahead(p, gpu)))
         return session, note
 
     async def one(sub: Submission) -> None:
         gpu = await slots.get()
+        session: KernelSession | None = None
         try:
             session, note = await take_session(gpu) if sub.gradable else (None, "")
             report = await grade_submission(p, sub, gpu, session=session)
             if note:
                 report.events.insert(0, note)
         except Exception as exc:  # a harness bug on one submission never stops the run
+            if session is not None:
+                await session.close()  # closing twice is harmless
             report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
         finally:
             slots.put_nowait(gpu)

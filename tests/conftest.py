@@ -110,6 +110,11 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write(d / f"{name}.ipynb", nb)
     for name, text in scenarios.MODULES.items():
         (d / name).write_text(text)
+    # a folder per student: the notebook imports a module handed in beside it
+    folder = d / "folder_student"
+    folder.mkdir()
+    write(folder / "hw.ipynb", notebook({**CORRECT, "gradient_descent": "from mylib import *"}))
+    (folder / "mylib.py").write_text("import numpy as np\n\n\n" + CORRECT["gradient_descent"])
     (d / "broken.ipynb").write_text('{"cells": [')
     (d / "essay.docx").write_bytes(b"PK\x03\x04 not a notebook")
     (d / ".DS_Store").write_bytes(b"\0\0")
@@ -137,7 +142,7 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
         zf.write(submissions / "bob.ipynb", top + "submission_9001/intro_ann.ipynb")
     args = ["grade", "intro_ann", str(submissions), str(exports / "canvas.zip"),
             str(exports / "moodle.zip"), str(exports / "gradescope.zip"),
-            "--out", str(out), "-j", "2"]  # fmt: skip
+            "--out", str(out), "-j", "2", "--prestart", "on"]  # fmt: skip
     proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     yield GradedRun(home, cache, out, proc, reports)

@@ -28,7 +28,8 @@ def test_run_exit_code_and_listing(graded: GradedRun) -> None:
 
 
 def test_correct_scores_100_everywhere(graded: GradedRun) -> None:
-    for sub in ("correct", "module_correct", "module_main_guard"):
+    # folder_student: its notebook imports a module beside it, placed in its pre-started kernel
+    for sub in ("correct", "module_correct", "module_main_guard", "folder_student"):
         r = graded.reports[sub]
         assert r["status"] == "graded"
         assert r["score"] == 100, [t for t in r["tests"] if t["outcome"] != "passed"]
@@ -262,3 +263,11 @@ def test_hidden_feedback_levels(graded: GradedRun) -> None:
     assert pt["feedback"] == "full" and pt["expected"] and pt["output"].startswith("w[0]: expected")
     [gd] = [t for t in graded.by_stub("carol", "gradient_descent") if t["hidden"]]
     assert gd["feedback"] == "message" and "wrong shape" in gd["output"]
+
+
+def test_kernels_started_ahead_served_submissions(graded: GradedRun) -> None:
+    # the run uses --prestart on: most submissions got a kernel started while another was
+    # graded, and gave the same results (every assertion above holds for them)
+    ahead = [s for s, r in graded.reports.items() if "kernel_start_ahead" in r["timings"]]
+    assert len(ahead) >= len(graded.reports) // 2, ahead
+    assert "folder_student" in ahead or graded.reports["folder_student"]["score"] == 100
