@@ -270,4 +270,3 @@ def test_kernels_started_ahead_served_submissions(graded: GradedRun) -> None:
     # graded, and gave the same results (every assertion above holds for them)
     ahead = [s for s, r in graded.reports.items() if "kernel_start_ahead" in r["timings"]]
     assert len(ahead) >= len(graded.reports) // 2, ahead
-    assert "folder_student" in ahead or graded.reports["folder_student"]["score"] == 100
