@@ -41,6 +41,7 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+ZERO_MEANS_NONE = {"gpu_memory_mb"}
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,15 @@ def _limits(table: dict[str, Any], where: Path) -> Limits:
         raise AssignmentError(f"{where}: unknown limits {sorted(unknown)}; known: {sorted(known)}")
     values: dict[str, Any] = {}
     for key, value in table.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-            raise AssignmentError(f"{where}: limits.{key} must be a positive number")
+        zero_ok = key in ZERO_MEANS_NONE
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or value < 0
+            or (value == 0 and not zero_ok)
+        ):
+            kind = "a number >= 0 (0: no cap)" if zero_ok else "a positive number"
+            raise AssignmentError(f"{where}: limits.{key} must be {kind}")
         values[key] = int(value) if known[key] in ("int", int) else float(value)
     return replace(DEFAULT_LIMITS, **values)
 

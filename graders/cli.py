@@ -243,12 +243,14 @@ def _assignment_for(path: Path, name: str | None) -> Assignment:
         {
             p.parent.name
             for r in search_roots()
-            for p in (r / "assignments").glob("*/assignment.toml")
+            for folder in ("assignments", "dist")
+            for p in (r / folder).glob("*/assignment.toml")
         }
     )
     if len(names) == 1:
         return find_assignment(names[0])
-    raise UsageError("cannot tell which assignment this is; pass --assignment NAME")
+    known = f" ({', '.join(names)})" if names else ""
+    raise UsageError(f"cannot tell which assignment this is; pass --assignment NAME{known}")
 
 
 async def _check(args: argparse.Namespace) -> int:

@@ -439,7 +439,11 @@ class KernelSession:
         hard = self.limits.cell_timeout + 5  # nbclient interrupts; a C-level loop ignores it
         record = CellRecord(index, "ok")
         try:
-            await asyncio.wait_for(self._client.async_execute_cell(cell, index), hard)
+            task = asyncio.ensure_future(self._client.async_execute_cell(cell, index))
+            # If we are cancelled (Ctrl-C) nbclient turns that into DeadKernelError inside the
+            # task, which nobody awaits any more: mark it seen so that asyncio stays quiet.
+            task.add_done_callback(_retrieve)
+            await asyncio.wait_for(task, hard)
             # nbclient's interrupt after its timeout shows up as a KeyboardInterrupt error.
             if time.monotonic() - start >= self.limits.cell_timeout:
                 record.status = "timeout"
@@ -716,6 +720,11 @@ async def execute_submission(
     if ks.peak_memory:
         ex.timings["peak_memory_mb"] = ks.peak_memory / 2**20
     return ex
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _ranges(idx: list[int]) -> str:
