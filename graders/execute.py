@@ -49,6 +49,7 @@ PRELUDE = (
     "_grader_mod.install(globals())\n"
     "del _grader_types, _grader_mod\n"
 )
+CUT_NOTE = "\n[output truncated by the grader]\n"
 PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -175,20 +176,32 @@ class _CappedClient(NotebookClient):  # type: ignore[misc]
     ) -> NotebookNode | None:
         size = _msg_size(msg)
         self._session.output_bytes += size
-        if self._session.output_bytes > self._total:
-            self._session.kill("output limit")
-            return None
+        flood = self._session.output_bytes > self._total
         used = self._cell_bytes.get(cell_index, 0)
         self._cell_bytes[cell_index] = used + size
         if used + size > self._per_cell:
             if used <= self._per_cell:
-                outs.append(
-                    nbformat.v4.new_output(
-                        "stream", name="stderr", text="\n[output truncated by the grader]\n"
-                    )
-                )
+                # Keep the head of the message that crosses the cap (the first 512 KB of one
+                # 300 MB print), then say that the rest was cut.
+                head = _head_of_stream(msg, self._per_cell - used - len(CUT_NOTE))
+                if head is not None:
+                    super().output(outs, head, display_id, cell_index)
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=CUT_NOTE))
+            if flood:
+                self._session.kill("output limit")
+            return None
+        if flood:
+            self._session.kill("output limit")
             return None
         return super().output(outs, msg, display_id, cell_index)  # type: ignore[no-any-return]
+
+
+def _head_of_stream(msg: dict[str, Any], chars: int) -> dict[str, Any] | None:
+    """A copy of a stream message holding only its first ``chars`` characters."""
+    content = msg.get("content", {})
+    if msg.get("msg_type") != "stream" or chars <= 0 or not isinstance(content.get("text"), str):
+        return None
+    return {**msg, "content": {**content, "text": content["text"][:chars]}}
 
 
 def _msg_size(msg: dict[str, Any]) -> int:

@@ -262,6 +262,8 @@ def test_huge_print_is_capped(hostile: tuple[GradedRun, Listener]) -> None:
     assert (run.out / "big_print" / "report.json").stat().st_size < 2 * 2**20
     cell = r["cells"][1]
     assert cell["status"] == "died" and cell["error"]["message"] == "output limit"
+    # the student still sees what they printed first, and that it was cut
+    assert len(cell["output"]) > 100_000 and "[output truncated by the grader]" in cell["output"]
     assert r["score"] == 100
 
 
