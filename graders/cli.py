@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("dist"), help="default: dist/<name>")
     _common(b)
 
+    n = sub.add_parser("new", help="start a new assignment that already passes grader verify")
+    n.add_argument("name", help="lower case letters, digits and _")
+    n.add_argument("--title", default=None)
+    n.add_argument("--root", type=Path, default=Path("."), help="where assignments/ lives")
+
     d = sub.add_parser("data", help="write datasets for offline use")
     d.add_argument("dataset", choices=["fashion-mnist"])
     d.add_argument(
@@ -350,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
 
             root = write_fashion_mnist(args.synthetic)
             print(f"synthetic FashionMNIST-format data written to {root}/FashionMNIST/raw")
+            return ExitCode.OK
+        if args.command == "new":
+            from .scaffold import new_assignment
+
+            for path in new_assignment(args.root, args.name, args.title):
+                print(f"wrote {path}")
+            print(
+                f"next: edit them (docs/writing-an-assignment.md), then grader verify {args.name}"
+            )
             return ExitCode.OK
         runner = {"grade": _grade, "check": _check, "verify": _verify, "build": _build}[
             args.command

@@ -156,3 +156,15 @@ def test_verify_catches_nondeterminism_and_input_independent_hidden_checks(tmp_p
     assert "hidden check 'perceptron_train: hidden separable data" in proc.stdout
     # three: the unseeded check also fails against its own first run
     assert proc.stdout.count("PROBLEM") == 3, proc.stdout
+
+
+@pytest.mark.kernel
+def test_new_assignment_passes_verify(tmp_path: Path) -> None:
+    made = run_grader(["new", "hw_demo", "--title", "A demo"], tmp_path, tmp_path / "c")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (tmp_path / "reference" / "hw_demo" / "solution.py").is_file()
+    verify = run_grader(["verify", "hw_demo"], tmp_path, tmp_path / "c")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "reference: 100/100" in verify.stdout and "template:  0/100" in verify.stdout
+    again = run_grader(["new", "hw_demo"], tmp_path, tmp_path / "c")
+    assert again.returncode == 2 and "already exists" in again.stderr

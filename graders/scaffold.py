@@ -1,0 +1,131 @@
+"""``grader new NAME``: the four files of a new assignment, already passing ``grader verify``.
+
+One small exercise (a vectorised mean squared error) with a public check and a hidden one, so
+that an instructor starts from something that works and replaces it step by step, following
+docs/writing-an-assignment.md.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from .errors import UsageError
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+TOML = """name = {name}
+title = {title}
+version = "0.1.0"
+# The functions students write; every check's title starts with one of them.
+stubs = ["mse"]
+
+[grading]
+# Hidden checks draw their inputs from this seed. Keep it secret; it is never shipped.
+secret_seed = {seed}
+# Imported right after the kernel starts, before the student's first cell.
+heavy_imports = ["numpy"]
+
+[limits]
+cell_timeout = 30
+check_timeout = 10
+submission_timeout = 120
+memory_mb = 2048
+"""
+
+CHECKS = '''"""Checks for {name}. Each probe runs in the student's kernel and once on the reference;
+the harness compares the two results. Points total 100."""
+
+from graders import allclose, check
+
+FLOAT = allclose(rtol=1e-6, atol=1e-9)
+
+
+@check(points=40, compare=FLOAT, label="loss")
+def mse_example(student, ctx):
+    """mse: the notebook's example"""
+    import numpy as np
+
+    return student.mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))
+
+
+@check(points=60, hidden=True, cases=True, compare=FLOAT, label="loss")
+def mse_hidden(student, ctx):
+    """mse: hidden targets and predictions of other lengths"""
+    rng = ctx.rng()  # seeded from the secret seed: a hard-coded answer cannot pass
+    return {{
+        f"{{n}} values": student.mse(rng.normal(size=n), rng.normal(size=n)) for n in (1, 7, 100)
+    }}
+'''
+
+SOLUTION = '''"""Reference solution for {name}. Never shipped to students, never sandboxed."""
+
+import numpy as np
+
+
+def mse(y, yhat):
+    return float(np.mean((np.asarray(y, dtype=float) - np.asarray(yhat, dtype=float)) ** 2))
+'''
+
+STUB = '''def mse(y, yhat):
+    """Mean squared error of the predictions yhat against the targets y, as a float."""
+    # YOUR CODE HERE
+    raise NotImplementedError()'''
+
+
+def template(name: str, title: str) -> nbformat.NotebookNode:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(
+                f"# {title}\n\nFill in every function that raises `NotImplementedError`. "
+                "Check your work with `grader check <this notebook>`."
+            ),
+            new_code_cell("import numpy as np"),
+            new_markdown_cell("**PROBLEM 1.** `mse`: no loops."),
+            new_code_cell(STUB),
+            new_code_cell("mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))"),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["grader"] = {"assignment": name}
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:02d}"
+    return nb  # type: ignore[no-any-return]
+
+
+def new_assignment(root: Path, name: str, title: str | None = None) -> list[Path]:
+    """Write assignments/NAME/{assignment.toml, template.ipynb, checks.py} and
+    reference/NAME/solution.py below ``root``; refuse to overwrite anything."""
+    if not NAME.match(name):
+        raise UsageError(
+            f"{name!r} is not a usable assignment name: lower case letters, digits and _, "
+            "starting with a letter"
+        )
+    folder, ref = root / "assignments" / name, root / "reference" / name
+    for d in (folder, ref):
+        if d.exists():
+            raise UsageError(f"{d} already exists; choose another name or remove it")
+    title = title or name.replace("_", " ").capitalize()
+    folder.mkdir(parents=True)
+    ref.mkdir(parents=True)
+    files = {
+        folder / "assignment.toml": TOML.format(
+            name=json.dumps(name), title=json.dumps(title), seed=secrets.randbelow(2**31)
+        ),
+        folder / "template.ipynb": nbformat.writes(template(name, title)) + "\n",
+        folder / "checks.py": CHECKS.format(name=name),
+        ref / "solution.py": SOLUTION.format(name=name),
+    }
+    for path, text in files.items():
+        path.write_text(text)
+    return list(files)
