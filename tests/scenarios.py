@@ -117,8 +117,9 @@ def notebooks(notebook: Callable[[dict[str, str]], Any]) -> dict[str, Any]:
             **CORRECT,
             "gradient_descent": """def gradient_descent(df, x0, lr, n_steps):
     xs = [x0]
-    while len(xs) <= n_steps or True:
-        xs.append(xs[-1] - lr * df(xs[-1]))
+    x = x0
+    while len(xs) <= n_steps:  # never appends: loops forever without allocating
+        x = x - lr * df(x)
     return xs""",
         }
     )
