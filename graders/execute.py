@@ -187,13 +187,11 @@ class _CappedClient(NotebookClient):  # type: ignore[misc]
                 if head is not None:
                     super().output(outs, head, display_id, cell_index)
                 outs.append(nbformat.v4.new_output("stream", name="stderr", text=CUT_NOTE))
-            if flood:
-                self._session.kill("output limit")
-            return None
+        elif not flood:
+            return super().output(outs, msg, display_id, cell_index)  # type: ignore[no-any-return]
         if flood:
             self._session.kill("output limit")
-            return None
-        return super().output(outs, msg, display_id, cell_index)  # type: ignore[no-any-return]
+        return None
 
 
 def _head_of_stream(msg: dict[str, Any], chars: int) -> dict[str, Any] | None:
@@ -257,6 +255,7 @@ class KernelSession:
         self.runtime = self._dir / "r"
         self.work.mkdir()
         self.runtime.mkdir()
+        self._hand_over()
 
     async def __aenter__(self) -> KernelSession:
         return self
@@ -309,7 +308,6 @@ class KernelSession:
         """Start (or restart) the kernel and install the runtime."""
         t0 = time.monotonic()
         await self._stop()
-        self._hand_over()
         self._killed_for = None
         self._dead = False
         self.output_bytes = 0  # a restarted kernel gets a fresh output budget
@@ -700,7 +698,6 @@ async def execute_submission(
                     "skipped", note="it needs " + " and ".join(f"“{d}”" for d in failed_deps)
                     + " to pass first",
                 )  # fmt: skip
-                passed[chk.name] = False
                 continue
             if chk.stub in crashed:
                 ex.probes[chk.name] = ProbeResult(
@@ -722,7 +719,8 @@ async def execute_submission(
             ctx = {"seed": seed_for[chk.name], "device": device}
             res = await ks.probe(chk, ctx, timeout)
             ex.probes[chk.name] = res
-            passed[chk.name] = gate(chk, res) if gate is not None else res.kind == "value"
+            if gate is not None:
+                passed[chk.name] = gate(chk, res)
             if res.kind == "died":
                 crashed.add(chk.stub)
             if res.kind in ("died", "timeout") and not await ks._alive():

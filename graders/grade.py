@@ -24,7 +24,7 @@ from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .discover import Submission
 from .errors import AssignmentError, UsageError
 from .execute import KernelSession, ProbeResult, Source, execute_submission
-from .model import Outcome, Report, Status, SubmissionInfo
+from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
 from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices
 from .score import evaluate, summary_line
@@ -269,6 +269,12 @@ async def grade_submission(
         report.reason = sub.problem
         report.output = f"Could not grade this submission: {sub.problem}."
         return report
+    verdicts: dict[str, CheckResult] = {}  # made during the run where dependencies ask
+
+    def gate(c: Check, r: ProbeResult) -> bool:
+        verdicts[c.name] = evaluate(c, p.reference.get(c.name), r)
+        return verdicts[c.name].outcome is Outcome.PASSED
+
     try:
         ex = await execute_submission(
             _source(sub),
@@ -280,7 +286,7 @@ async def grade_submission(
             data=p.data,
             preload=p.assignment.heavy_imports,
             gpu=gpu,
-            gate=_passes(p) if use_depends else None,
+            gate=gate if use_depends else None,
             session=session,
         )
     except Exception as exc:  # the harness failed, not the student
@@ -289,7 +295,10 @@ async def grade_submission(
         report.output = "The grader failed on this submission; this is not your fault."
         report.execution_time = time.monotonic() - start
         return report
-    report.tests = [evaluate(c, p.reference.get(c.name), ex.probes[c.name]) for c in p.suite.checks]
+    report.tests = [
+        verdicts.get(c.name) or evaluate(c, p.reference.get(c.name), ex.probes[c.name])
+        for c in p.suite.checks
+    ]
     report.score = sum(t.score for t in report.tests)
     report.cells = [
         {
@@ -310,13 +319,6 @@ async def grade_submission(
         )
     report.execution_time = time.monotonic() - start
     return report
-
-
-def _passes(p: Prepared) -> Callable[[Check, ProbeResult], bool]:
-    def gate(c: Check, r: ProbeResult) -> bool:
-        return evaluate(c, p.reference.get(c.name), r).outcome is Outcome.PASSED
-
-    return gate
 
 
 async def _start_ahead(p: Prepared, gpu: str | None) -> KernelSession:
