@@ -194,12 +194,13 @@ def gradescope_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[Ca
         raise ArchiveError(f"{GRADESCOPE_META} is not valid YAML ({exc})") from None
     if not isinstance(meta, dict):
         raise ArchiveError(f"{GRADESCOPE_META} does not map submission folders to submitters")
-    # student key -> (created_at, folder, name, id, group members)
-    latest: dict[str, list[tuple[str, Path, str, str, list[str]]]] = {}
+    # student id -> [(created_at, folder, name, other group members)]
+    latest: dict[str, list[tuple[str, Path, str, list[str]]]] = {}
     for folder_name, info in meta.items():
         folder = base / str(folder_name)
         where = f"{GRADESCOPE_META}: {folder_name}"
-        if _safe_parts(str(folder_name)) is None or len(_safe_parts(str(folder_name)) or ()) != 1:
+        parts = _safe_parts(str(folder_name))
+        if parts is None or len(parts) != 1:
             skipped.append((where, "not a plain folder name; ignored"))
             continue
         if not folder.is_dir():
@@ -217,7 +218,7 @@ def gradescope_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[Ca
             name = _text(person.get(":name")) or "unknown"
             sid = _text(person.get(":sid")) or _text(person.get(":email")) or str(folder_name)
             others = [n for n in names if n != name]
-            latest.setdefault(sid, []).append((created, folder, name, sid, others))
+            latest.setdefault(sid, []).append((created, folder, name, others))
     listed = {str(k) for k in meta}
     for child in sorted(base.iterdir()):
         if child.is_dir() and child.name not in listed:
@@ -225,7 +226,7 @@ def gradescope_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[Ca
     out = []
     for sid, subs in sorted(latest.items()):
         subs.sort(key=lambda t: (t[0], t[1].name))
-        created, folder, name, _, others = subs[-1]
+        _, folder, name, others = subs[-1]
         notes = []
         if others:
             notes.append("group submission with " + ", ".join(others))

@@ -153,18 +153,17 @@ def _describe(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def _memory_kind(exc: BaseException) -> str:
-    """'gpu' for CUDA out-of-memory errors, 'ram' for MemoryError, else ''."""
-    name = type(exc).__name__
+def _out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError or torch's CUDA out-of-memory error (the harness words the message)."""
     try:
         text = str(exc)
     except Exception:
         text = ""
-    if name == "OutOfMemoryError" or "CUDA out of memory" in text:
-        return "gpu"
-    if isinstance(exc, MemoryError):
-        return "ram"
-    return ""
+    return (
+        isinstance(exc, MemoryError)
+        or type(exc).__name__ == "OutOfMemoryError"
+        or "CUDA out of memory" in text
+    )
 
 
 def _free_memory() -> None:
@@ -190,6 +189,7 @@ class Runtime:
     def run(self, source: str, func: str, ctx_json: str) -> None:
         spec = _loads(ctx_json)
         result: dict[str, Any]
+        free = False
         try:
             scope: dict[str, Any] = {"__name__": "grader_probe"}
             exec(compile(source, "<grader-probe>", "exec"), scope)
@@ -204,9 +204,8 @@ class Runtime:
             result = {"kind": "interrupted"}
         except BaseException as exc:  # SystemExit too: the student's, not ours
             result = {"kind": "error", "error": _describe(exc)}
-            if _memory_kind(exc):
-                result["free"] = True
-        if result.pop("free", False):
+            free = _out_of_memory(exc)
+        if free:
             _free_memory()  # the next check gets back the memory this one held
         try:
             self._last = _dumps(result, allow_nan=True)
