@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from graders.scaffold import template_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -120,15 +122,7 @@ def cells(stub: dict[str, str]) -> list[nbformat.NotebookNode]:
 
 
 def notebook(stub: dict[str, str]) -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells(stub))
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    nb.metadata["grader"] = {"assignment": "numpy_review"}
-    return nb
+    return template_notebook(cells(stub), "numpy_review")
 
 
 CORRECT = {
