@@ -20,6 +20,7 @@ from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .model import Outcome, Report, Status
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
+from .sandbox import protect, python_path
 
 EXIT_CODES = """\
 exit codes:
@@ -179,9 +180,14 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
         print(f"skipped {path}: {reason}", file=sys.stderr)
     if not found.submissions:
         raise UsageError("no submissions found in the inputs")
+    protect(args.out, *args.inputs)  # other students' work and the reports: never on a path
     p = await prepare(
         assignment, _settings(args, jobs=args.jobs, force=args.force, prestart=args.prestart)
     )
+    for entry in python_path()[1]:
+        print(f"note: PYTHONPATH entry {entry} is not shown to the kernels: it holds (or lies "
+              "inside) the assignments, the reference, the submissions or the reports",
+              file=sys.stderr)  # fmt: skip
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     total = len(found.submissions)

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +36,7 @@ from nbformat import NotebookNode
 from .assignment import Limits
 from .checks import Check
 from .codec import CodecError, decode
+from .errors import HarnessError
 from .sandbox import Cgroup, Sandbox, SandboxSpec
 
 SKIP_TAG = "skip-grading"
@@ -338,13 +338,21 @@ class KernelSession:
             self.limits.max_output_kb * 1024, self.limits.max_total_output_mb << 20, self
         )
         self._client = client
-        # The kernel's own stdout/stderr never reach the instructor's terminal; what the
-        # student prints arrives over iopub (ipykernel forwards fd-level output there too).
-        await km.start_kernel(
-            env=env, cwd=str(self.work), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        await client.async_start_new_kernel_client()
-        await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+        # The kernel process's own stdout/stderr go to a log (capped by RLIMIT_FSIZE), read
+        # only when it fails to start: what the student prints arrives over iopub (ipykernel
+        # forwards fd-level output there too), so the log holds the sandbox's and Python's
+        # start-up errors.
+        try:
+            with self.kernel_log.open("wb") as log:
+                await km.start_kernel(env=env, cwd=str(self.work), stdout=log, stderr=log)
+            await client.async_start_new_kernel_client()
+            await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+        except Exception as exc:
+            why = str(exc) or type(exc).__name__
+            tail = self.log_tail()
+            raise HarnessError(
+                f"the kernel did not start ({why})" + (f"; it said: {tail}" if tail else "")
+            ) from exc
         code = ""
         if self.preload:
             # The assignment's heavy modules are imported before the student's first cell, on
@@ -376,6 +384,21 @@ class KernelSession:
                     pass
         if self._cgroup is not None:
             self._cgroup.kill_all()
+
+    @property
+    def kernel_log(self) -> Path:
+        return self.runtime / "kernel.log"
+
+    def log_tail(self, lines: int = 6, chars: int = 1500) -> str:
+        """The end of what the kernel process wrote outside iopub, on one line."""
+        try:
+            with self.kernel_log.open("rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - 64 * 1024))
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        kept = [line.strip() for line in strip_ansi(text).splitlines() if line.strip()]
+        return truncate(" | ".join(kept[-lines:]), chars)
 
     def death_reason(self) -> str:
         """Why the kernel is gone, as precisely as the machine can tell."""

@@ -26,7 +26,7 @@ from .errors import AssignmentError, UsageError
 from .execute import KernelSession, ProbeResult, Source, execute_submission
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
-from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices
+from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices, protect
 from .score import evaluate, summary_line
 
 
@@ -164,6 +164,7 @@ async def prepare(
 ) -> Prepared:
     data, synthetic = resolve_data(assignment, settings)
     device, gpus = resolve_device(assignment, settings.device)
+    protect(assignment.root, assignment.reference_dir, settings.cache_dir)
     Cgroup.sweep()
     if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
         suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)

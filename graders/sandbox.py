@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import signal
+import site
 import sys
 import time
 import uuid
@@ -21,7 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from .assignment import Limits
+from .assignment import Limits, search_roots
 from .errors import SandboxError, UsageError
 
 WORK_MOUNT = "/submission"
@@ -57,8 +58,58 @@ def gpu_nodes(index: str) -> list[str]:
     return out
 
 
+_protected: set[Path] = set()
+
+
+def protect(*paths: Path | None) -> None:
+    """Register folders that no kernel may see through its Python or library path: the
+    assignment, its reference, the reference cache, the submissions, the reports."""
+    _protected.update(p.resolve() for p in paths if p is not None)
+
+
+def _overlaps(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+def _shareable(entries: list[str]) -> tuple[list[str], list[str]]:
+    """Existing folders of a search path that overlap no protected folder (and no place
+    assignments are looked for), and those that do (kept from the kernel)."""
+    protected = {*_protected, *(r.resolve() for r in search_roots())}
+    kept: list[str] = []
+    dropped: list[str] = []
+    for entry in entries:
+        if not entry or not os.path.isabs(entry) or not Path(entry).is_dir():
+            continue
+        path = Path(entry).resolve()
+        if any(_overlaps(path, secret) for secret in protected):
+            dropped.append(str(path))
+        elif str(path) not in kept:
+            kept.append(str(path))
+    return kept, dropped
+
+
+def python_path() -> tuple[list[str], list[str]]:
+    """Where the harness's Python finds packages outside its own prefixes (``--user``
+    installs, $PYTHONPATH): the kernel needs the same packages, so it gets these folders
+    read-only on its own PYTHONPATH. A $PYTHONPATH entry that holds (or lies inside) a
+    protected folder is dropped: a checkout on PYTHONPATH holds the reference. Returns
+    (shown, dropped)."""
+    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    user = site.getusersitepackages() if site.ENABLE_USER_SITE else ""
+    shown, dropped = _shareable(entries)
+    if user and user in sys.path and Path(user).is_dir() and user not in shown:
+        shown.append(user)  # a package folder by construction, even under a protected home
+    return shown, dropped
+
+
+def library_path() -> list[str]:
+    """$LD_LIBRARY_PATH's folders, for CUDA kernels: container images often put the NVIDIA
+    driver's libraries (libcuda.so) there instead of in the loader's cache."""
+    return _shareable(os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep))[0]
+
+
 def kernel_env(home: str, data: str | None) -> dict[str, str]:
-    """The whole environment the kernel gets: nothing of the host's."""
+    """The whole environment the kernel gets: nothing of the host's but its package path."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "HOME": home,
@@ -76,6 +127,8 @@ def kernel_env(home: str, data: str | None) -> dict[str, str]:
     }
     if data is not None:
         env["GRADER_DATA_DIR"] = data
+    if shown := python_path()[0]:
+        env["PYTHONPATH"] = os.pathsep.join(shown)
     return env
 
 
@@ -243,6 +296,8 @@ class Sandbox(ABC):
 def with_gpu(env: dict[str, str], spec: SandboxSpec) -> dict[str, str]:
     # Pinned to one GPU; with none, CUDA sees nothing even if device nodes leaked in.
     env["CUDA_VISIBLE_DEVICES"] = spec.gpu if spec.gpu is not None else ""
+    if spec.gpu is not None and (libs := library_path()):
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(libs)
     return env
 
 
@@ -311,7 +366,9 @@ class Bubblewrap(Sandbox):
     def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]:
         venv = Path(sys.prefix)
         base = Path(sys.base_prefix)
-        ro = sorted({str(venv), str(base)}, key=len)
+        ro = sorted({str(venv), str(base), *python_path()[0]}, key=len)
+        if spec.gpu is not None:  # where the loader finds the driver's libcuda.so
+            ro += [p for p in library_path() if p not in ro]
         passwd = spec.runtime / "passwd"
         group = spec.runtime / "group"
         passwd.write_text(f"student:x:{NOBODY}:{NOBODY}:student:{WORK_MOUNT}:/bin/sh\n")
@@ -355,6 +412,10 @@ class Bubblewrap(Sandbox):
             for node in gpu_nodes(spec.gpu):
                 cmd += ["--dev-bind", node, node]
             cmd += ["--ro-bind", "/sys", "/sys"]
+            # The loader's cache and config: how it finds libcuda.so outside /usr/lib.
+            for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
+                if Path(f).exists():
+                    cmd += ["--ro-bind", f, f]
         cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
         # The work dir is a size-capped tmpfs (disk use is limited, and charged to the memory
         # cgroup); the submission's own files are bound into it read-only.

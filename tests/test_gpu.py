@@ -13,7 +13,7 @@ from graders import grade
 from graders.assignment import Limits, find_assignment
 from graders.errors import UsageError
 from graders.sandbox import Bubblewrap, NoSandbox, SandboxSpec, gpu_devices
-from tests.conftest import ROOT, GradedRun, run_grader
+from tests.conftest import ROOT, run_grader
 
 
 def test_device_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,15 +51,23 @@ def test_gpu_passthrough_only_when_asked(tmp_path: Path) -> None:
 @pytest.mark.gpu
 @pytest.mark.kernel
 @pytest.mark.skipif(not gpu_devices(), reason="no NVIDIA GPU on this machine")
-def test_cuda_grades_equal_cpu_grades(graded: GradedRun, submissions: Path) -> None:
-    out = graded.home / "cuda-out"
-    names = ["correct.ipynb", "bob.ipynb", "carol.ipynb"]
-    args = ["grade", "intro_ann", *(str(submissions / n) for n in names), "--out", str(out),
-            "--device", "cuda"]  # fmt: skip
-    proc = run_grader(args, graded.home, graded.cache)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for n in names:
-        sub = Path(n).stem
-        r = json.loads((out / sub / "report.json").read_text())
-        assert r["device"]["name"] == "cuda" and r["device"]["gpu"]
-        assert r["score"] == graded.reports[sub]["score"], sub  # CPU reference, CUDA student
+def test_cuda_grades_equal_cpu_grades(home: Path, cache: Path, submissions: Path) -> None:
+    """The same submissions graded on the CPU and on CUDA (the reference always on the CPU)
+    get the same scores, and the CUDA reports name the GPU. Self-contained (no session-wide
+    graded run), so that the GPU machine runs it in a minute."""
+    names = ["correct", "bob", "carol"]
+    scores: dict[str, dict[str, float]] = {}
+    for device in ("cpu", "cuda"):
+        out = home / f"{device}-out"
+        args = ["grade", "intro_ann", *(str(submissions / f"{n}.ipynb") for n in names),
+                "--out", str(out), "--device", device, "--jobs", "3"]  # fmt: skip
+        proc = run_grader(args, home, cache)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for n in names:
+            r = json.loads((out / n / "report.json").read_text())
+            assert r["device"]["name"] == device
+            if device == "cuda":
+                assert r["device"]["gpu"] and r["device"].get("cuda"), r["device"]
+            scores.setdefault(n, {})[device] = r["score"]
+    assert scores["correct"]["cuda"] == 100
+    assert all(s["cpu"] == s["cuda"] for s in scores.values()), scores

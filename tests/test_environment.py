@@ -1,0 +1,126 @@
+"""The kernel's Python and library environment. Packages outside the interpreter's own prefix
+($PYTHONPATH, ``--user`` installs; how the GPU machine's check installs the Jupyter stack) reach
+the sandboxed kernel read-only; a checkout on $PYTHONPATH (it holds the reference) never does; a
+CUDA kernel finds driver libraries on $LD_LIBRARY_PATH; a kernel that cannot start says why."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders import sandbox
+from graders.assignment import Limits
+from graders.errors import HarnessError
+from graders.execute import KernelSession
+from graders.sandbox import Bubblewrap, SandboxSpec, python_path
+from tests.conftest import ROOT
+
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+
+
+def test_python_path_shows_package_folders_and_drops_protected_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox, "_protected", set())
+    site = tmp_path / "site"
+    reference = tmp_path / "course" / "reference"
+    inside = reference / "lib"
+    for d in (site, inside):
+        d.mkdir(parents=True)
+    sandbox.protect(reference)
+    entries = [str(site), str(ROOT), str(tmp_path / "course"), str(inside), "relative", "",
+               str(tmp_path / "missing"), str(site)]  # fmt: skip
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(entries))
+    shown, dropped = python_path()
+    assert str(site) in shown and shown.count(str(site)) == 1
+    # the checkout (a place assignments are looked for), a folder above a protected one, and
+    # one inside it
+    assert set(dropped) == {str(ROOT), str(tmp_path / "course"), str(inside)}
+    assert sandbox.kernel_env("/submission", None)["PYTHONPATH"].split(os.pathsep) == shown
+
+
+@needs_bwrap
+def test_gpu_kernel_gets_the_loader_cache_and_library_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    libs = tmp_path / "nvidia" / "lib64"
+    libs.mkdir(parents=True)
+    for d in ("w", "r"):
+        (tmp_path / d).mkdir()
+    monkeypatch.setenv("LD_LIBRARY_PATH", os.pathsep.join([str(libs), str(ROOT)]))
+    sb = Bubblewrap(shutil.which("bwrap") or "bwrap")
+    cpu = sb.wrap(["python"], SandboxSpec(tmp_path / "w", tmp_path / "r", None, Limits()), None)
+    gpu = sb.wrap(
+        ["python"], SandboxSpec(tmp_path / "w", tmp_path / "r", None, Limits(), gpu="0"), None
+    )
+    triples = {tuple(gpu[i : i + 3]) for i in range(len(gpu) - 2)}
+    assert ("--ro-bind", str(libs), str(libs)) in triples
+    assert ("--setenv", "LD_LIBRARY_PATH", str(libs)) in triples  # not the checkout
+    if Path("/etc/ld.so.cache").exists():
+        assert ("--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache") in triples
+    assert "LD_LIBRARY_PATH" not in cpu and "/etc/ld.so.cache" not in cpu
+    assert str(libs) not in cpu
+
+
+@needs_bwrap
+@pytest.mark.kernel
+def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One real kernel in bubblewrap, pinned to "GPU 0" (no GPU needed: nothing imports CUDA):
+    a package only on $PYTHONPATH imports, the checkout on $PYTHONPATH stays invisible, and a
+    library only on $LD_LIBRARY_PATH loads, as the NVIDIA driver's libcuda.so must."""
+    site = tmp_path / "site"
+    (site / "course_helpers").mkdir(parents=True)
+    (site / "course_helpers" / "__init__.py").write_text("ANSWER = 42\n")
+    libs = tmp_path / "driver"
+    libs.mkdir()
+    libz = next(p for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib")
+                for p in sorted(Path(d).glob("libz.so.1*")) if p.is_file())  # fmt: skip
+    shutil.copy(libz, libs / "libgraderfake.so.1")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT)]))
+    monkeypatch.setenv("LD_LIBRARY_PATH", str(libs))
+    code = (
+        "import course_helpers, ctypes, os, sys\n"
+        "print('answer', course_helpers.ANSWER)\n"
+        f"print('checkout visible', os.path.exists({str(ROOT / 'reference')!r}))\n"
+        f"print('checkout on path', {str(ROOT)!r} in sys.path)\n"
+        "ctypes.CDLL('libgraderfake.so.1')\n"
+        "print('driver library loaded')\n"
+    )
+
+    async def run() -> str:
+        async with KernelSession(sandbox.get_sandbox("bwrap"), Limits(), None, gpu="0") as ks:
+            ks.place_files({})
+            await ks.start()
+            rec = await ks.run_cell(0, code)
+            assert rec.status == "ok", rec
+            return rec.output
+
+    out = asyncio.run(run())
+    assert "answer 42" in out
+    assert "checkout visible False" in out and "checkout on path False" in out
+    assert "driver library loaded" in out
+
+
+@needs_bwrap
+@pytest.mark.kernel
+def test_kernel_that_cannot_start_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken environment (here: an ipykernel_launcher that fails on import) is reported with
+    the kernel's own words, at once, instead of an empty "kernel died" per submission."""
+    site = tmp_path / "broken"
+    site.mkdir()
+    (site / "ipykernel_launcher.py").write_text(
+        "raise SystemExit('ipykernel is broken in this environment (test)')\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(site))
+
+    async def run() -> None:
+        async with KernelSession(sandbox.get_sandbox("bwrap"), Limits(), None) as ks:
+            ks.place_files({})
+            await ks.start()
+
+    with pytest.raises(HarnessError, match=r"did not start .*ipykernel is broken"):
+        asyncio.run(asyncio.wait_for(run(), 60))
