@@ -163,6 +163,7 @@ def _out_of_memory(exc: BaseException) -> bool:
         isinstance(exc, MemoryError)
         or type(exc).__name__ == "OutOfMemoryError"
         or "CUDA out of memory" in text
+        or "can't allocate memory" in text  # torch's CPU allocator: a RuntimeError
     )
 
 

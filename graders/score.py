@@ -54,7 +54,8 @@ def memory_kind(err: dict[str, Any] | None) -> str:
     kind, msg = str(err.get("type", "")), str(err.get("message", ""))
     if kind == "OutOfMemoryError" or "CUDA out of memory" in msg:
         return "gpu"
-    if kind in ("MemoryError", "_ArrayMemoryError"):
+    # torch on the CPU raises a RuntimeError: "DefaultCPUAllocator: can't allocate memory"
+    if kind in ("MemoryError", "_ArrayMemoryError") or "can't allocate memory" in msg:
         return "ram"
     return ""
 

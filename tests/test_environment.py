@@ -22,6 +22,10 @@ from tests.conftest import ROOT
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 
 
+def _pythonpath() -> list[str]:
+    return [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+
+
 def test_python_path_shows_package_folders_and_drops_protected_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -80,7 +84,9 @@ def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     libz = next(p for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib")
                 for p in sorted(Path(d).glob("libz.so.1*")) if p.is_file())  # fmt: skip
     shutil.copy(libz, libs / "libgraderfake.so.1")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT)]))
+    # prepended: where the harness's own packages come from $PYTHONPATH (the GPU machine's
+    # check), the kernel needs those too
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT), *_pythonpath()]))
     monkeypatch.setenv("LD_LIBRARY_PATH", str(libs))
     code = (
         "import course_helpers, ctypes, os, sys\n"
@@ -115,7 +121,7 @@ def test_kernel_that_cannot_start_says_why(tmp_path: Path, monkeypatch: pytest.M
     (site / "ipykernel_launcher.py").write_text(
         "raise SystemExit('ipykernel is broken in this environment (test)')\n"
     )
-    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *_pythonpath()]))
 
     async def run() -> None:
         async with KernelSession(sandbox.get_sandbox("bwrap"), Limits(), None) as ks:

@@ -147,6 +147,14 @@ def test_out_of_memory_errors_are_explained() -> None:
     assert r.outcome.value == "error" and "ran out of GPU memory" in r.message
     ram = {"type": "_ArrayMemoryError", "message": "Unable to allocate 7.28 TiB", "frames": []}
     assert "ran out of memory" in evaluate(chk, ref, ProbeResult("error", error=ram)).message
+    cpu = {
+        "type": "RuntimeError",
+        "frames": [],
+        "message": "[enforce fail at alloc_cpu.cpp:127] "
+        "err == 0. DefaultCPUAllocator: can't allocate memory: you tried to allocate 64424509440"
+        " bytes. Error code 12 (Cannot allocate memory)",
+    }  # torch on the CPU
+    assert "ran out of memory" in evaluate(chk, ref, ProbeResult("error", error=cpu)).message
     other = {"type": "ValueError", "message": "shapes do not match", "frames": []}
     assert "memory" not in evaluate(chk, ref, ProbeResult("error", error=other)).message
     # the GPU cap's kernel code is valid Python and a no-op without CUDA
