@@ -157,8 +157,12 @@ def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
 
 
 def _done_key(out: Path, sub: Submission) -> str | None:
+    """The inputs key of an earlier report, if it counts as done: a report of a harness
+    failure (status error) never does, so a rerun after the fix grades it."""
     try:
         data = json.loads((out / sub.id / "report.json").read_text())
+        if data["status"] == Status.ERROR.value:
+            return None
         return str(data["submission"]["inputs_key"])
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -7,6 +7,7 @@ The exception tree (a student's wrong answer is never an exception; it is an out
     ├── AssignmentError         a broken assignment, checks or reference -> exit 2
     ├── SandboxError            the sandbox cannot be set up here        -> exit 4
     └── HarnessError            the harness itself failed                -> exit 4
+        └── KernelStartError    a kernel could not start (environment, sandbox)
 """
 
 from __future__ import annotations
@@ -44,3 +45,8 @@ class SandboxError(GraderError):
 
 class HarnessError(GraderError):
     exit_code = ExitCode.INTERNAL
+
+
+class KernelStartError(HarnessError):
+    """A kernel did not start: the machine's environment or sandbox, never the submission
+    (no student code has run yet)."""

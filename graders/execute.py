@@ -36,7 +36,7 @@ from nbformat import NotebookNode
 from .assignment import Limits
 from .checks import Check
 from .codec import CodecError, decode
-from .errors import HarnessError
+from .errors import KernelStartError
 from .sandbox import Cgroup, Sandbox, SandboxSpec
 
 SKIP_TAG = "skip-grading"
@@ -72,6 +72,25 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n... [truncated: {len(text) - limit:,} more characters]"
+
+
+def start_hint(log: str) -> str:
+    """What to do about the usual reasons a sandboxed kernel cannot start."""
+    if "ipykernel_launcher" in log or "No module named" in log:
+        return (
+            "The kernel's Python lacks a package: install the grader and its dependencies in "
+            "the environment that runs it (a venv, or $PYTHONPATH folders, which kernels see "
+            "read-only)"
+        )
+    userns = ("namespace", "uid map", "Operation not permitted")
+    if "bwrap" in log and any(words in log for words in userns):
+        return (
+            "bubblewrap may not create namespaces here: unprivileged user namespaces are off "
+            "(Ubuntu 24.04: sysctl kernel.apparmor_restrict_unprivileged_userns=1, or "
+            "user.max_user_namespaces=0). Grade as root, allow them, or use --sandbox none for "
+            "trusted code only"
+        )
+    return ""
 
 
 @dataclass
@@ -350,8 +369,11 @@ class KernelSession:
         except Exception as exc:
             why = str(exc) or type(exc).__name__
             tail = self.log_tail()
-            raise HarnessError(
-                f"the kernel did not start ({why})" + (f"; it said: {tail}" if tail else "")
+            hint = start_hint(tail)
+            raise KernelStartError(
+                f"the kernel did not start ({why})"
+                + (f"; it said: {tail}" if tail else "")
+                + (f". {hint}" if hint else "")
             ) from exc
         code = ""
         if self.preload:

@@ -22,7 +22,7 @@ from .assignment import Assignment
 from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .discover import Submission
-from .errors import AssignmentError, UsageError
+from .errors import AssignmentError, KernelStartError, UsageError
 from .execute import KernelSession, ProbeResult, Source, execute_submission
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
 from .reference import library_versions, reference_failures, reference_results, seeds
@@ -293,6 +293,7 @@ async def grade_submission(
     except Exception as exc:  # the harness failed, not the student
         report.status = Status.ERROR
         report.reason = f"{type(exc).__name__}: {exc}"
+        report.start_failed = isinstance(exc, KernelStartError)
         report.output = "The grader failed on this submission; this is not your fault."
         report.execution_time = time.monotonic() - start
         return report
@@ -322,6 +323,11 @@ async def grade_submission(
     return report
 
 
+# Kernels that must fail to start, with none started, before a run stops: one failure can be
+# bad luck (a start-up timeout on a loaded machine); several in a row are the machine.
+STOP_AFTER = 3
+
+
 async def _start_ahead(p: Prepared, gpu: str | None) -> KernelSession:
     ks = p.new_session(gpu)
     try:
@@ -344,14 +350,20 @@ async def grade_many(
     With ``prestarting``, a worker that takes a submission also starts a kernel for a later
     one; a pre-started kernel is fresh (only the harness's prelude and imports have run in
     it), serves exactly one submission and is killed after it, so isolation is unchanged.
-    Never more kernels are started ahead than submissions are still waiting."""
+    Never more kernels are started ahead than submissions are still waiting.
+
+    When the first kernels of a run all fail to start (:data:`STOP_AFTER` of them, before any
+    starts), the machine cannot grade: the rest are not attempted and
+    :class:`KernelStartError` says why, after the reports of those tried are made."""
     slots: asyncio.Queue[str | None] = asyncio.Queue()
     for i in range(max(1, p.settings.jobs)):
         slots.put_nowait(p.gpus[i % len(p.gpus)] if p.gpus else None)
     todo = [s for s in subs if not skip(s)]
-    waiting = sum(1 for s in todo if s.gradable)
+    waiting = gradable = sum(1 for s in todo if s.gradable)
     ahead: dict[str | None, list[asyncio.Task[KernelSession]]] = {}
     reports: list[Report] = []
+    started = failed = 0
+    stop = ""  # why no kernel can start here, once that is clear
 
     async def take_session(gpu: str | None) -> tuple[KernelSession | None, str]:
         nonlocal waiting
@@ -370,7 +382,11 @@ async def grade_many(
         return session, note
 
     async def one(sub: Submission) -> None:
+        nonlocal started, failed, stop
         gpu = await slots.get()
+        if stop:
+            slots.put_nowait(gpu)
+            return
         session: KernelSession | None = None
         try:
             session, note = await take_session(gpu) if sub.gradable else (None, "")
@@ -383,6 +399,12 @@ async def grade_many(
             report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
         finally:
             slots.put_nowait(gpu)
+        if report.start_failed:
+            failed += 1
+            if not started and failed >= min(STOP_AFTER, gradable):
+                stop = report.reason
+        elif sub.gradable:
+            started += 1
         reports.append(report)
         on_done(report)
 
@@ -396,6 +418,11 @@ async def grade_many(
             except BaseException:
                 continue
             await ks.close()
+    if stop:
+        raise KernelStartError(
+            f"no kernel could start, so grading stopped after {failed} submission(s) (a rerun "
+            f"grades them again): {stop.removeprefix('KernelStartError: ')}"
+        )
     return reports
 
 

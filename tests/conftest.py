@@ -56,9 +56,14 @@ def make_home(dest: Path) -> Path:
 
 
 def run_grader(
-    args: list[str], home: Path, cache: Path, timeout: float = 900
+    args: list[str],
+    home: Path,
+    cache: Path,
+    timeout: float = 900,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "GRADER_HOME": str(home), "GRADER_CACHE_DIR": str(cache)}
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "graders", *args],
         capture_output=True,

@@ -6,6 +6,7 @@ CUDA kernel finds driver libraries on $LD_LIBRARY_PATH; a kernel that cannot sta
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 from pathlib import Path
@@ -14,10 +15,10 @@ import pytest
 
 from graders import sandbox
 from graders.assignment import Limits
-from graders.errors import HarnessError
+from graders.errors import KernelStartError
 from graders.execute import KernelSession
 from graders.sandbox import Bubblewrap, SandboxSpec, python_path
-from tests.conftest import ROOT
+from tests.conftest import ROOT, GradedRun, run_grader
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
 
@@ -114,12 +115,12 @@ def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 @needs_bwrap
 @pytest.mark.kernel
 def test_kernel_that_cannot_start_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A broken environment (here: an ipykernel_launcher that fails on import) is reported with
-    the kernel's own words, at once, instead of an empty "kernel died" per submission."""
+    """A broken environment (here: ipykernel without pyzmq) is reported with the kernel's own
+    words and what to do, at once, instead of an empty "kernel died" per submission."""
     site = tmp_path / "broken"
     site.mkdir()
     (site / "ipykernel_launcher.py").write_text(
-        "raise SystemExit('ipykernel is broken in this environment (test)')\n"
+        "raise ModuleNotFoundError(\"No module named 'zmq'\")  # ipykernel without pyzmq\n"
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *_pythonpath()]))
 
@@ -128,5 +129,52 @@ def test_kernel_that_cannot_start_says_why(tmp_path: Path, monkeypatch: pytest.M
             ks.place_files({})
             await ks.start()
 
-    with pytest.raises(HarnessError, match=r"did not start .*ipykernel is broken"):
+    with pytest.raises(KernelStartError, match=r"did not start .*No module named 'zmq'.*lacks a"):
         asyncio.run(asyncio.wait_for(run(), 60))
+
+
+@needs_bwrap
+@pytest.mark.kernel
+def test_run_stops_when_no_kernel_can_start_and_a_rerun_grades_them(
+    graded: GradedRun, submissions: Path, tmp_path: Path
+) -> None:
+    """300 submissions on a machine whose kernels cannot start: the run stops after the first
+    few with the reason and exit code 4 instead of 300 identical errors, and a rerun after the
+    fix grades those too (a harness failure's report never counts as done)."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "ipykernel_launcher.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'zmq'\")\n"
+    )
+    inputs = tmp_path / "class"
+    inputs.mkdir()
+    names = ["correct", "bob", "carol", "template", "module_correct"]
+    for n in names:
+        src = submissions / (f"{n}.py" if n.startswith("module") else f"{n}.ipynb")
+        shutil.copy(src, inputs / src.name)
+    out = tmp_path / "out"
+    args = [
+        "grade",
+        "intro_ann",
+        str(inputs),
+        "--out",
+        str(out),
+        "--jobs",
+        "1",
+        "--prestart",
+        "off",
+    ]
+    path = os.pathsep.join([str(broken), *_pythonpath()])
+    first = run_grader(args, graded.home, graded.cache, env_extra={"PYTHONPATH": path})
+    assert first.returncode == 4, first.stdout + first.stderr
+    assert "no kernel could start, so grading stopped after 3 submission(s)" in first.stderr
+    assert "No module named 'zmq'" in first.stderr and "lacks a package" in first.stderr
+    tried = sorted(out.glob("*/report.json"))
+    assert len(tried) == 3
+    assert all(json.loads(r.read_text())["status"] == "error" for r in tried)
+
+    again = run_grader([*args[:-4], "--jobs", "2"], graded.home, graded.cache)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already graded" not in again.stderr
+    scores = {r.parent.name: json.loads(r.read_text())["score"] for r in out.glob("*/report.json")}
+    assert len(scores) == len(names) and scores["correct"] == 100, scores
