@@ -182,7 +182,7 @@ for jobs in 1 "$PACK_JOBS"; do
 done
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=memory.used,memory.total --format=csv
 
-section "GPU tests"
-PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "$PY" -m pytest -q -p no:cacheprovider \
+section "GPU tests, and the kernel-environment tests (not the one that needs a whole graded run)"
+PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "$PY" -m pytest -q -p no:cacheprovider -k "not rerun" \
   tests/test_gpu.py tests/test_environment.py 2>&1 | tail -15
 section "done"

@@ -334,9 +334,13 @@ class KernelSession:
         if self.sandbox.uses_cgroups():
             self._cgroup = Cgroup.create(self.limits)
             if self._cgroup is None and "no cgroup" not in " ".join(self.events):
+                memory = (
+                    "memory is not limited (RLIMIT_AS cannot be used with CUDA)"
+                    if self.gpu is not None
+                    else "memory is limited only roughly (RLIMIT_AS)"
+                )
                 self.events.append(
-                    "no cgroup available: memory is limited only roughly (RLIMIT_AS) and the "
-                    "number of processes not at all"
+                    f"no cgroup available: {memory} and the number of processes not at all"
                 )
         km = SandboxedKernelManager()
         km.configure(self.sandbox, spec, self._cgroup)
