@@ -16,7 +16,15 @@ from .bundle import write_bundle
 from .cluster import grade_on_cluster
 from .discover import Discovery, Submission, discover, load_file
 from .errors import ExitCode, GraderError, UsageError
-from .grade import Prepared, Settings, grade_many, grade_submission, prepare
+from .grade import (
+    Prepared,
+    Settings,
+    gpu_memory,
+    grade_many,
+    grade_submission,
+    packing_note,
+    prepare,
+)
 from .model import Outcome, Report, Status
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
@@ -188,6 +196,9 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     p = await prepare(
         assignment, _settings(args, jobs=args.jobs, force=args.force, prestart=args.prestart)
     )
+    note = packing_note(args.jobs, p.gpus, assignment.limits.gpu_memory_mb, gpu_memory(p.gpus))
+    if note:
+        print(note, file=sys.stderr)
     for entry in python_path()[1]:
         print(f"note: PYTHONPATH entry {entry} is not shown to the kernels: it holds (or lies "
               "inside) the assignments, the reference, the submissions or the reports",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,32 @@ def test_gpu_passthrough_only_when_asked(tmp_path: Path) -> None:
     i = cmd_cpu.index("CUDA_VISIBLE_DEVICES")
     assert cmd_cpu[i + 1] == ""  # on the CPU, CUDA sees no GPU at all
     assert NoSandbox().env(cpu)["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_gpu_names_and_memory_from_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    out = "0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H200, 143771\n"
+    monkeypatch.setattr(grade.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(
+        grade.subprocess, "run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, stdout=out)
+    )
+    gpus = ["0", "1"]
+    grade._gpu_query.cache_clear()
+    try:
+        assert grade.gpu_names(gpus) == {"0": "NVIDIA H100 80GB HBM3", "1": "NVIDIA H200"}
+        assert grade.gpu_memory(gpus) == {"0": 81559, "1": 143771}
+    finally:
+        grade._gpu_query.cache_clear()  # no fake answer outlives this test
+
+
+def test_packing_note_when_capped_workers_outgrow_a_gpu() -> None:
+    h100 = {"0": 81559, "1": 81559}
+    assert grade.packing_note(16, ["0", "1"], 8192, h100) == ""  # 8 x 8 GiB fit in 80 GB
+    note = grade.packing_note(16, ["0"], 8192, {"0": 81559})
+    assert "16 workers share each GPU" in note and "--jobs 9 " in note
+    assert "--jobs 18 " in grade.packing_note(24, ["0", "1"], 8192, h100)  # 12 per GPU
+    assert grade.packing_note(16, ["0"], 0, {"0": 81559}) == ""  # no cap: nothing to add up
+    assert grade.packing_note(16, ["0"], 8192, {}) == ""  # memory unknown (no nvidia-smi)
+    assert grade.packing_note(4, [], 8192, {}) == ""  # on the CPU
 
 
 @pytest.mark.gpu
