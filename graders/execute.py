@@ -415,15 +415,18 @@ class KernelSession:
     def kernel_log(self) -> Path:
         return self.runtime / "kernel.log"
 
-    def log_tail(self, lines: int = 6, chars: int = 1500) -> str:
-        """The end of what the kernel process wrote outside iopub, on one line."""
+    def _log_end(self) -> str:
+        """The last 64 KB of what the kernel process wrote outside iopub."""
         try:
             with self.kernel_log.open("rb") as f:
                 f.seek(max(0, f.seek(0, os.SEEK_END) - 64 * 1024))
-                text = f.read().decode(errors="replace")
+                return strip_ansi(f.read().decode(errors="replace"))
         except OSError:
             return ""
-        kept = [line.strip() for line in strip_ansi(text).splitlines() if line.strip()]
+
+    def log_tail(self, lines: int = 6, chars: int = 1500) -> str:
+        """The end of the kernel process's own output, on one line."""
+        kept = [line.strip() for line in self._log_end().splitlines() if line.strip()]
         return truncate(" | ".join(kept[-lines:]), chars)
 
     def death_reason(self) -> str:
@@ -432,7 +435,9 @@ class KernelSession:
             return self._killed_for
         if self._cgroup is not None and self._cgroup.oom_killed():
             return "memory limit"
-        return "kernel died"
+        # the interpreter's own last words (faulthandler, enabled by the runtime)
+        fatal = re.findall(r"^Fatal Python error: (.{1,200})$", self._log_end(), re.M)
+        return f"kernel died ({fatal[-1].strip()})" if fatal else "kernel died"
 
     async def _stop(self) -> None:
         if self._km is not None:

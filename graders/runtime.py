@@ -230,5 +230,21 @@ class _Payload:
         return "<grader payload>"
 
 
+def _report_crashes() -> None:
+    """If the interpreter itself crashes (a segmentation fault in a C extension, say), its
+    Python traceback goes to the kernel process's own stderr, which the harness keeps and
+    reads to say why the kernel died; ipykernel has pointed fd 2 at the student's output."""
+    import faulthandler
+    import sys as _sys
+
+    fd = getattr(_sys.stderr, "_original_stdstream_copy", None)
+    if isinstance(fd, int):
+        try:
+            faulthandler.enable(file=fd, all_threads=False)
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+
 def install(ns: dict[str, Any]) -> None:
+    _report_crashes()
     ns["__grader_rt__"] = Runtime(ns)

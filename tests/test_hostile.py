@@ -186,6 +186,7 @@ json.loads = lambda *a, **k: {"kind": "value", "value": 1.0}
         "fork_bomb": _with(CORRECT, fork_bomb),
         "big_print": _with(CORRECT, big_print),
         "kill_self": _with(CORRECT, kill_self, at=12),
+        "segfault": _with(CORRECT, "import ctypes\nctypes.string_at(0)  # a crash in C", at=12),
         "exit_in_check": notebook(exit_in_check),
         "vandal": _with(CORRECT, vandal, at=len(notebook(CORRECT).cells)),
         "forge": _with(STUBS, forge),
@@ -214,7 +215,7 @@ json.loads = lambda *a, **k: {"kind": "value", "value": 1.0}
 def test_run_completes_and_correct_is_unaffected(hostile: tuple[GradedRun, Listener]) -> None:
     run, _ = hostile
     assert run.proc.returncode == 0, run.proc.stderr[-3000:]
-    assert len(run.reports) == 13
+    assert len(run.reports) == 14
     assert run.reports["correct"]["score"] == 100
 
 
@@ -270,7 +271,14 @@ def test_huge_print_is_capped(hostile: tuple[GradedRun, Listener]) -> None:
 def test_killing_its_kernel_and_exiting_in_a_check(hostile: tuple[GradedRun, Listener]) -> None:
     run, _ = hostile
     r = run.reports["kill_self"]
-    assert [c["status"] for c in r["cells"]].count("died") == 1 and r["score"] == 100
+    died = [c for c in r["cells"] if c["status"] == "died"]
+    assert len(died) == 1 and r["score"] == 100
+    assert died[0]["error"]["message"] == "kernel died"  # no last words: killed from outside
+    # a crash inside the interpreter is named (faulthandler's words, from the kernel's own log)
+    r = run.reports["segfault"]
+    died = [c for c in r["cells"] if c["status"] == "died"]
+    assert len(died) == 1 and r["score"] == 100
+    assert died[0]["error"]["message"] == "kernel died (Segmentation fault)", died
     r = run.reports["exit_in_check"]
     bce = [t for t in r["tests"] if t["stub"] == "bce_loss"]
     assert [t["outcome"] for t in bce] == ["error", "error"]
