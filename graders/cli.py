@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__, terminal
+from . import __version__, notebook, terminal
 from .assignment import Assignment, find_assignment, search_roots
 from .bundle import write_bundle
 from .cluster import grade_on_cluster
-from .discover import Discovery, Submission, discover, load_file
+from .discover import Discovery, Submission, discover, load_file, load_with_siblings
 from .errors import ExitCode, GraderError, UsageError
 from .grade import (
     Prepared,
@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "on", "off"],
         default="auto",
         help="start each worker's next kernel while it grades (auto: when cores > jobs)",
+    )
+    g.add_argument(
+        "--ungradable-score",
+        choices=["blank", "zero"],
+        default="blank",
+        help="gradebook.csv's points for a submission that could not be graded: blank (an "
+        "LMS import leaves the grade alone) or zero (default: blank)",
     )
     g.add_argument(
         "--cluster",
@@ -244,7 +251,7 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
             else:
                 reports = await grade_many(p, found.submissions, on_done, skip)
     finally:  # also after Ctrl-C: the gradebook covers every finished report
-        write_run(out)
+        write_run(out, ungradable_score=args.ungradable_score)
     if reports:
         terminal.out.print(terminal.grade_table(reports))
     print(f"reports in {out}/ (gradebook.csv, summary.html, <id>/feedback.html)")
@@ -255,16 +262,14 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     return ExitCode.OK
 
 
-def _assignment_for(path: Path, name: str | None) -> Assignment:
+def _assignment_for(sub: Submission, name: str | None) -> Assignment:
     if name:
         return find_assignment(name)
-    if path.suffix == ".ipynb":
-        try:
-            meta = json.loads(path.read_text()).get("metadata", {}).get("grader", {})
-            if isinstance(meta, dict) and isinstance(meta.get("assignment"), str):
-                return find_assignment(meta["assignment"])
-        except (OSError, ValueError):
-            pass
+    if sub.kind == "notebook" and sub.gradable:
+        nb = notebook.read(sub.data).nb
+        meta = nb.metadata.get("grader", {}) if nb is not None else {}
+        if isinstance(meta.get("assignment"), str):
+            return find_assignment(meta["assignment"])
     names = sorted(
         {
             p.parent.name
@@ -276,19 +281,24 @@ def _assignment_for(path: Path, name: str | None) -> Assignment:
     if len(names) == 1:
         return find_assignment(names[0])
     known = f" ({', '.join(names)})" if names else ""
-    raise UsageError(f"cannot tell which assignment this is; pass --assignment NAME{known}")
+    why = f" ({sub.path.name}: {sub.problem})" if not sub.gradable else ""
+    raise UsageError(f"cannot tell which assignment this is{why}; pass --assignment NAME{known}")
 
 
 async def _check(args: argparse.Namespace) -> int:
     if not args.submission.is_file():
         raise UsageError(f"{args.submission}: no such file")
-    assignment = _assignment_for(args.submission, args.assignment)
+    # The files beside the notebook go with it, as when the instructor grades its folder.
+    sub, skipped = load_with_siblings(args.submission, exclude=(args.out, Path("dist")))
+    assignment = _assignment_for(sub, args.assignment)
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
     p: Prepared = await prepare(assignment, _settings(args, public_only=True))
     if p.sandbox.name == "none":
         print(
             "note: bubblewrap is not available; your code runs without a sandbox", file=sys.stderr
         )
-    report = await grade_submission(p, load_file(args.submission))
+    report = await grade_submission(p, sub)
     folder = write_submission(args.out, report)
     print(f"{assignment.title}: public checks for {args.submission} (sandbox: {report.sandbox})")
     terminal.out.print(terminal.check_table(report))

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from . import lms
+from . import lms, notebook
 from .errors import UsageError
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
 JUNK = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".DS_Store", "Thumbs.db"}
+CODE = (".ipynb", ".py")
+# What travels into the sandbox beside a student's notebook (data files, helper modules).
+MAX_EXTRA_FILE = 10 * 1024 * 1024
+MAX_EXTRA_TOTAL = 200 * 1024 * 1024
+MAX_EXTRA_FILES = 1000
 
 
 @dataclass
@@ -30,6 +33,14 @@ class Submission:
     student_id: str | None = None  # the LMS's id for the student (gradebook import key)
     note: str = ""  # e.g. which of several files counted, a late marker
     extra: dict[str, bytes] = field(default_factory=dict)  # files beside it (folder per student)
+    origin: str = ""  # where it came from, as the user knows it ("export.zip:alice/hw.ipynb")
+
+    def add_note(self, text: str) -> None:
+        self.note = f"{self.note}; {text}" if self.note else text
+
+    @property
+    def shown_path(self) -> str:
+        return self.origin or str(self.path)
 
     @property
     def sha256(self) -> str:
@@ -52,8 +63,13 @@ class Discovery:
 
 
 def _safe_id(name: str) -> str:
-    ident = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
-    return ident[:80]
+    """A folder name for the student's reports: letters of any script, digits, '.', '-' and
+    '_' kept (``øbergåsa`` stays ``øbergåsa``), anything else one '_'; at most 120 bytes."""
+    ident = re.sub(r"[^\w.-]+", "_", unicodedata.normalize("NFC", name)).strip("._")
+    ident = ident or "submission"
+    while len(ident.encode("utf-8")) > 120:
+        ident = ident[:-1]
+    return ident
 
 
 def load_file(path: Path, ident: str | None = None) -> Submission:
@@ -75,31 +91,23 @@ def load_file(path: Path, ident: str | None = None) -> Submission:
         return Submission(ident, path, kind, problem=f"cannot read {path.name}: {exc.strerror}")
     sub = Submission(ident, path, kind, data)
     if kind == "notebook":
-        sub.problem = notebook_problem(data)
+        read = notebook.read(data)
+        sub.problem = read.problem
+        for note in read.notes:
+            sub.add_note(note)
     else:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            sub.problem = f"{path.name} is not UTF-8 text"
+        text, how, problem = notebook.decode(data, path.name)
+        if text is None:
+            sub.problem = problem
+        elif how:  # Python reads its modules as UTF-8
+            sub.data = text.encode("utf-8")
+            sub.add_note(how)
     return sub
 
 
 def notebook_problem(data: bytes) -> str:
     """Why these bytes are not a notebook we can run, or '' when they are."""
-    try:
-        raw = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return f"not a valid notebook: the file is not JSON ({exc})"
-    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
-        return "not a valid notebook: it has no list of cells"
-    try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except Exception as exc:
-        return f"not a valid notebook: {exc}"
-    for cell in nb.cells:
-        if not isinstance(cell.get("source"), str):
-            return "not a valid notebook: a cell has no source"
-    return ""
+    return notebook.read(data).problem
 
 
 def discover(inputs: list[Path]) -> Discovery:
@@ -126,33 +134,53 @@ def discover(inputs: list[Path]) -> Discovery:
             continue
         _folder(item, subs, skipped)
     seen: dict[str, int] = {}
-    for s in subs:  # make ids unique: alice.py and alice.ipynb in one folder
-        n = seen.get(s.id, 0)
-        seen[s.id] = n + 1
+    for s in subs:  # unique ids: alice.py and alice.ipynb, Alice and alice (macOS, Windows)
+        n = seen.get(s.id.casefold(), 0)
+        seen[s.id.casefold()] = n + 1
         if n:
             s.id = f"{s.id}-{n + 1}"
     return Discovery(subs, skipped, tempdirs)
 
 
 def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[Submission]:
+    """The submissions in a zip; every path shown to the user is the one inside the zip."""
     try:
         ex = lms.extract(archive, dest)
     except lms.ArchiveError as exc:
         return [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
     skipped.extend((f"{archive.name}:{name}", why) for name, why in ex.skipped)
+    inner: list[tuple[str, str]] = []
     try:
-        cands = _export_candidates(dest, skipped)
+        subs = _archive_submissions(archive, dest, inner)
     except lms.ArchiveError as exc:
-        return [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
-    if cands is None:  # any other zip: like a folder (below its one top folder, if so)
-        root = dest
-        entries = list(dest.iterdir())
-        if len(entries) == 1 and entries[0].is_dir():
-            root = entries[0]
-        subs: list[Submission] = []
-        _folder(root, subs, skipped)
-        return subs
-    return _from_candidates(cands, skipped)
+        subs = [Submission(_safe_id(archive.stem), archive, "other", problem=str(exc))]
+    where = str(dest)
+
+    def shown(path: str) -> str:
+        if path == where or path.startswith(where + "/"):
+            return f"{archive.name}:{path[len(where) + 1 :] or '.'}"
+        return path
+
+    skipped.extend((shown(path), why) for path, why in inner)
+    for sub in subs:
+        sub.origin = shown(str(sub.path))
+    return subs
+
+
+def _archive_submissions(
+    archive: Path, dest: Path, skipped: list[tuple[str, str]]
+) -> list[Submission]:
+    cands = _export_candidates(dest, skipped)
+    if cands is not None:
+        return _from_candidates(cands, skipped)
+    # any other zip: like a folder (below its one top folder, if so)
+    root = dest
+    entries = list(dest.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        root = entries[0]
+    subs: list[Submission] = []
+    _folder(root, subs, skipped, archive.stem)
+    return subs
 
 
 def _export_candidates(root: Path, skipped: list[tuple[str, str]]) -> list[lms.Candidate] | None:
@@ -177,7 +205,27 @@ def _from_candidates(
     return out
 
 
-def _folder(item: Path, subs: list[Submission], skipped: list[tuple[str, str]]) -> None:
+def _junk(rel: Path) -> bool:
+    return any(part in JUNK or part.startswith(".") for part in rel.parts)
+
+
+def _one_students(item: Path) -> bool:
+    """A folder (or zip) of one student's work: one notebook or module, and beside it files
+    and folders holding no other code (a PDF, images, data): its attachments."""
+    children = [c for c in item.iterdir() if not _junk(Path(c.name))]
+    code = [c for c in children if c.is_file() and c.suffix.lower() in CODE]
+    if len(code) != 1 or len(children) < 2:
+        return False
+    below = (p for c in children if c.is_dir() for p in c.rglob("*"))
+    return not any(p.suffix.lower() in CODE and not _junk(p.relative_to(item)) for p in below)
+
+
+def _folder(
+    item: Path, subs: list[Submission], skipped: list[tuple[str, str]], name: str = ""
+) -> None:
+    if _one_students(item):
+        subs.append(_student_folder(item, skipped, name or item.name))
+        return
     for child in sorted(item.iterdir()):
         if child.name in JUNK or child.name.startswith("."):
             skipped.append((str(child), "not a submission (system or hidden file)"))
@@ -187,27 +235,73 @@ def _folder(item: Path, subs: list[Submission], skipped: list[tuple[str, str]]) 
             subs.append(_student_folder(child, skipped))
 
 
-def _student_folder(folder: Path, skipped: list[tuple[str, str]]) -> Submission:
+def _student_folder(folder: Path, skipped: list[tuple[str, str]], name: str = "") -> Submission:
+    ident = _safe_id(name or folder.name)
     files = [
-        p
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-        and not any(part in JUNK or part.startswith(".") for part in p.relative_to(folder).parts)
+        p for p in sorted(folder.rglob("*")) if p.is_file() and not _junk(p.relative_to(folder))
     ]
-    for kind in (".ipynb", ".py"):
+    for kind in CODE:
         found = [p for p in files if p.suffix.lower() == kind]
         if len(found) == 1:
-            sub = load_file(found[0], _safe_id(folder.name))
-            for p in files:
-                if p != found[0] and p.stat().st_size < 10 * 1024 * 1024:
-                    sub.extra[str(p.relative_to(folder))] = p.read_bytes()
+            sub = load_file(found[0], ident)
+            attach(sub, folder, [p for p in files if p != found[0]], skipped)
             return sub
         if len(found) > 1:
             names = ", ".join(p.name for p in found)
             return Submission(
-                _safe_id(folder.name), folder, "other",
+                ident, folder, "other",
                 problem=f"the folder holds several {kind} files ({names}); keep one",
             )  # fmt: skip
-    return Submission(
-        _safe_id(folder.name), folder, "other", problem="the folder holds no .ipynb or .py file"
-    )
+    return Submission(ident, folder, "other", problem="the folder holds no .ipynb or .py file")
+
+
+def attach(
+    sub: Submission, folder: Path, files: list[Path], skipped: list[tuple[str, str]]
+) -> None:
+    """Give ``sub`` the files beside it (its data, helper modules, attachments), within caps;
+    those left out are listed as skipped with the reason."""
+    total = 0
+    for p in files:
+        rel = str(p.relative_to(folder))
+        try:
+            size = p.stat().st_size
+        except OSError:
+            continue
+        if size > MAX_EXTRA_FILE:
+            skipped.append((str(p), f"too large to copy beside the submission ({size:,} bytes)"))
+        elif total + size > MAX_EXTRA_TOTAL or len(sub.extra) >= MAX_EXTRA_FILES:
+            skipped.append((str(p), "not copied beside the submission: too many files or bytes"))
+        else:
+            try:
+                sub.extra[rel] = p.read_bytes()
+                total += size
+            except OSError as exc:
+                skipped.append((str(p), f"cannot be read ({exc.strerror})"))
+    if sub.extra:
+        shown = ", ".join(sorted(sub.extra)[:5]) + (", ..." if len(sub.extra) > 5 else "")
+        sub.add_note(f"{len(sub.extra)} file(s) beside it copied in: {shown}")
+
+
+def load_with_siblings(
+    path: Path, exclude: tuple[Path, ...] = ()
+) -> tuple[Submission, list[tuple[str, str]]]:
+    """One notebook or module and the files beside it (as ``grader grade`` on its folder
+    would copy them), without other notebooks or modules and without ``exclude``."""
+    sub = load_file(path)
+    folder = path.parent
+    skipped: list[tuple[str, str]] = []
+    if not sub.gradable:
+        return sub, skipped
+    banned = [e.resolve() for e in exclude]
+    files = []
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder)
+        if not p.is_file() or _junk(rel) or p.suffix.lower() == ".ipynb":
+            continue
+        if p == path or any(b == p.resolve() or b in p.resolve().parents for b in banned):
+            continue
+        files.append(p)
+        if len(files) > MAX_EXTRA_FILES:
+            break
+    attach(sub, folder, files, skipped)
+    return sub, skipped

@@ -58,10 +58,13 @@ class Candidate:
 
 
 def _safe_parts(name: str) -> tuple[str, ...] | None:
+    """The path's parts below the extraction folder (``./a//b`` gives ``a``, ``b``), or None
+    when it would leave that folder, names a drive, or names nothing at all."""
     p = PurePosixPath(name.replace("\\", "/"))
-    if p.is_absolute() or any(part in ("..", "") for part in p.parts) or ":" in p.parts[0]:
+    parts = p.parts
+    if not parts or p.is_absolute() or ".." in parts or ":" in parts[0] or "\0" in name:
         return None
-    return p.parts
+    return parts
 
 
 def extract(archive: Path, dest: Path) -> Extracted:
@@ -77,14 +80,17 @@ def extract(archive: Path, dest: Path) -> Extracted:
         if len(infos) > MAX_ENTRIES:
             raise ArchiveError(f"{archive.name} has {len(infos):,} entries (limit {MAX_ENTRIES:,})")
         for info in infos:
+            if info.is_dir():  # folders are made for the files in them, never on their own
+                continue
             parts = _safe_parts(info.filename)
             if parts is None:
-                out.skipped.append((info.filename, "unsafe path (absolute or '..'); not extracted"))
+                why = "an empty name" if not info.filename.strip("./\\") else "an unsafe path"
+                out.skipped.append(
+                    (info.filename, f"{why} (absolute, '..' or a drive); not extracted")
+                )
                 continue
             if stat.S_ISLNK(info.external_attr >> 16):
                 out.skipped.append((info.filename, "a symbolic link; not extracted"))
-                continue
-            if info.is_dir():
                 continue
             if info.file_size > MAX_FILE_BYTES:
                 out.skipped.append((info.filename, f"too large ({info.file_size:,} bytes)"))
@@ -95,9 +101,9 @@ def extract(archive: Path, dest: Path) -> Extracted:
             if dest.resolve() not in target.resolve().parents:
                 out.skipped.append((info.filename, "unsafe path; not extracted"))
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
             written = 0
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(target, "wb") as dst:
                     while chunk := src.read(1 << 20):
                         written += len(chunk)
@@ -106,12 +112,29 @@ def extract(archive: Path, dest: Path) -> Extracted:
                             raise ArchiveError(f"{archive.name} expands beyond its declared sizes")
                         dst.write(chunk)
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                target.unlink(missing_ok=True)
+                _remove(target)
                 out.skipped.append((info.filename, f"corrupt entry ({exc})"))
+            except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
+                _remove(target)
+                out.skipped.append((info.filename, f"cannot be read ({exc}); not extracted"))
+            except OSError as exc:  # a name too long here, a file where a folder must go
+                _remove(target)
+                why = exc.strerror or type(exc).__name__
+                out.skipped.append(
+                    (info.filename, f"cannot be written here ({why}); not extracted")
+                )
             except ArchiveError:
                 target.unlink(missing_ok=True)
                 raise
     return out
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_file():
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _resubmission(name: str) -> int:

@@ -151,8 +151,10 @@ def load_reports(out: Path) -> list[dict[str, Any]]:
     return reports
 
 
-def gradebook_csv(reports: list[dict[str, Any]]) -> str:
-    """One row per student; Canvas/Moodle import the id and the points column."""
+def gradebook_csv(reports: list[dict[str, Any]], ungradable_score: str = "blank") -> str:
+    """One row per student; Canvas/Moodle import the id and the points column. A submission
+    that could not be graded gets no points (an import leaves the grade alone), or 0 with
+    ``ungradable_score="zero"``; one the harness failed on (status error) never gets 0."""
     check_names: list[str] = []
     for r in reports:
         for t in r["tests"]:
@@ -166,16 +168,19 @@ def gradebook_csv(reports: list[dict[str, Any]]) -> str:
     for r in reports:
         scores = {t["name"]: t["score"] for t in r["tests"]}
         sub = r["submission"]
+        points = f"{r['score']:g}"
+        if r["status"] == "error" or (r["status"] == "ungradable" and ungradable_score != "zero"):
+            points = ""
         w.writerow([sub.get("student") or sub["id"], sub.get("student_id") or sub["id"],
-                    f"{r['score']:g}", r["status"],
+                    points, r["status"],
                     *(f"{scores[n]:g}" if n in scores else "" for n in check_names)])  # fmt: skip
     return buf.getvalue()
 
 
-def write_run(out: Path) -> list[dict[str, Any]]:
+def write_run(out: Path, ungradable_score: str = "blank") -> list[dict[str, Any]]:
     """Rebuild the per-run files from every report.json in ``out`` (any run, even a killed one)."""
     reports = load_reports(out)
-    atomic_write(out / "gradebook.csv", gradebook_csv(reports))
+    atomic_write(out / "gradebook.csv", gradebook_csv(reports, ungradable_score))
     page = _env.get_template("summary.html.j2").render(s=summary_model(reports))
     atomic_write(out / "summary.html", page)
     return reports

@@ -34,6 +34,23 @@ def test_usage_errors_exit_2_without_traceback(home: Path, cache: Path, tmp_path
         assert "Traceback" not in proc.stderr
 
 
+def test_check_refuses_any_json_clearly(home: Path, cache: Path, tmp_path: Path) -> None:
+    cases = {
+        "list.ipynb": ("[1, 2, 3]", "this is (list.ipynb: not a valid notebook: the file is JSON, but "
+                       "its top level is a list)"),
+        "meta_list.ipynb": ('{"nbformat": 4, "metadata": [], "cells": []}', "this is;"),
+        "grader_list.ipynb": ('{"nbformat": 4, "metadata": {"grader": [1]}, "cells": []}',
+                              "this is;"),
+    }  # fmt: skip
+    for name, (text, fragment) in cases.items():
+        (tmp_path / name).write_text(text)
+        proc = run_grader(["check", str(tmp_path / name)], home, cache, timeout=60)
+        assert proc.returncode == 2, (name, proc.stderr)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert f"cannot tell which assignment {fragment}" in proc.stderr, proc.stderr
+        assert "--assignment NAME (intro_ann, numpy_review)" in proc.stderr
+
+
 def test_help_documents_exit_codes(home: Path, cache: Path) -> None:
     proc = run_grader(["--help"], home, cache, timeout=60)
     assert proc.returncode == 0 and "exit codes:" in proc.stdout and "harness" in proc.stdout

@@ -126,10 +126,11 @@ def test_discover_files_folders_and_junk(tmp_path: Path) -> None:
 def test_discover_rejects_bad_notebooks(tmp_path: Path) -> None:
     for name, text in {"a.ipynb": "[1, 2]", "b.ipynb": "{", "c.ipynb": '{"cells": 3}'}.items():
         (tmp_path / name).write_text(text)
-    (tmp_path / "d.py").write_bytes(b"\xff\xfe bad")
+    (tmp_path / "d.py").write_bytes(b"x = '\x93quoted\x94'\n")  # saved as Windows-1252
     problems = {s.id: s.problem for s in discover([tmp_path]).submissions}
     assert all(problems.values()), problems
-    assert "not UTF-8" in problems["d"]
+    assert "not UTF-8" in problems["d"] and "Windows-1252" in problems["d"]
+    assert "Save with Encoding" in problems["d"]
 
 
 def test_out_of_memory_errors_are_explained() -> None:
