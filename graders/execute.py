@@ -110,6 +110,17 @@ class ProbeResult:
     output: str = ""
     duration: float = 0.0
     note: str = ""
+    # A probe whose cases ran one by one (ctx.case): ``value`` maps the cases that returned to
+    # their values; each case that raised is here instead (kind error | not_implemented).
+    failed_cases: dict[str, ProbeResult] = field(default_factory=dict)
+
+    def without_failed_cases(self) -> ProbeResult:
+        """For the reference, which must return on every case: the first failed case's error
+        stands for the whole check."""
+        if not self.failed_cases:
+            return self
+        name, first = next(iter(self.failed_cases.items()))
+        return ProbeResult(first.kind, error=first.error, note=f"case {name!r}")
 
 
 @dataclass
@@ -182,6 +193,12 @@ class _CappedClient(NotebookClient):  # type: ignore[misc]
         self._total = total
         self._cell_bytes: dict[int, int] = {}
         self._session = session
+        self.replies: dict[int, dict[str, Any]] = {}  # cell index -> execute_reply content
+        self.on_cell_executed = self._keep_reply
+
+    def _keep_reply(self, cell: NotebookNode, cell_index: int, execute_reply: Any) -> None:
+        content = execute_reply.get("content") if isinstance(execute_reply, dict) else None
+        self.replies[cell_index] = content if isinstance(content, dict) else {}
 
     async def _async_check_alive(self) -> None:
         # nbclient's liveness poller can outlive a cell we cancelled; once we have dropped
@@ -503,6 +520,7 @@ class KernelSession:
         start = time.monotonic()
         hard = self.limits.cell_timeout + 5  # nbclient interrupts; a C-level loop ignores it
         record = CellRecord(index, "ok")
+        self._client.replies.pop(index, None)
         try:
             task = asyncio.ensure_future(self._client.async_execute_cell(cell, index))
             # If we are cancelled (Ctrl-C) nbclient turns that into DeadKernelError inside the
@@ -528,8 +546,16 @@ class KernelSession:
             record.status = "died"
         record.duration = time.monotonic() - start
         record.output, err = _cell_output(cell, self.limits.max_output_kb * 1024)
-        if record.status == "ok" and err is not None:
+        # The reply's status, not the error outputs: a notebook that replaces IPython's
+        # showtraceback shows no error output for a cell that failed.
+        reply = self._client.replies.get(index, {})
+        if record.status == "ok" and (err is not None or reply.get("status") == "error"):
             record.status = "error"
+            err = err or {
+                "type": str(reply.get("ename", "Error"))[:100],
+                "message": truncate(strip_ansi(str(reply.get("evalue", ""))), 2000),
+                "traceback": "",
+            }
         if record.status == "timeout" and (err is None or err["type"] == "KeyboardInterrupt"):
             err = {
                 "type": "Timeout",
@@ -636,6 +662,8 @@ def _decode_reply(content: dict[str, Any]) -> ProbeResult:
     if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
         return ProbeResult("invalid", note="the check's result was not valid data")
     kind = raw["kind"]
+    if kind == "cases":
+        return _decode_cases(raw.get("cases"))
     if kind == "value":
         try:
             value = decode(json.dumps(raw.get("value")))
@@ -650,6 +678,29 @@ def _decode_reply(content: dict[str, Any]) -> ProbeResult:
     if kind == "interrupted":
         return ProbeResult("timeout")
     return ProbeResult("invalid", note="the check's result was not valid data")
+
+
+def _decode_cases(cases: Any) -> ProbeResult:
+    """A probe that ran its cases one by one: the values of those that returned, and the
+    error of each that raised. Every case raising NotImplementedError is a stub left as is."""
+    if not isinstance(cases, dict) or not cases:
+        return ProbeResult("invalid", note="the check's result was not valid data")
+    values: dict[str, Any] = {}
+    failed: dict[str, ProbeResult] = {}
+    for name, case in cases.items():
+        kind = case.get("kind") if isinstance(case, dict) else None
+        if kind == "value":
+            try:
+                values[str(name)] = decode(json.dumps(case.get("value")))
+            except CodecError as exc:
+                failed[str(name)] = ProbeResult("invalid", note=f"unreadable result: {exc}")
+        elif kind in ("error", "not_implemented"):
+            failed[str(name)] = ProbeResult(kind, error=_clean_error(case.get("error")))
+        else:
+            failed[str(name)] = ProbeResult("invalid", note="the case's result was not valid data")
+    if not values and all(f.kind == "not_implemented" for f in failed.values()):
+        return ProbeResult("not_implemented", error=next(iter(failed.values())).error)
+    return ProbeResult("value", value=values, failed_cases=failed)
 
 
 def _clean_error(err: Any) -> dict[str, Any]:

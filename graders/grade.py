@@ -15,9 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from . import __version__, bundle
+from . import __version__, bundle, notebook
 from .assignment import Assignment
 from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
@@ -67,6 +65,8 @@ class Prepared:
     device: str = "cpu"  # resolved: cpu or cuda
     gpus: list[str] = field(default_factory=list)  # GPU indices workers are pinned to
     gpu_names: dict[str, str] = field(default_factory=dict)
+    # "train(model, loss_fn, optimizer, X, y, epochs)" per stub, as the template defines it
+    signatures: dict[str, str] = field(default_factory=dict)
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -204,11 +204,11 @@ async def prepare(
     Cgroup.sweep()
     if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
         suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
-        return Prepared(
+        return _with_signatures(Prepared(
             assignment, suite, bundle.load_expected(assignment.root),
             get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
             device, gpus, gpu_names(gpus),
-        )  # fmt: skip
+        ))  # fmt: skip
     full = assignment.load_checks()
     suite = full.public() if settings.public_only else full
     if assignment.reference_dir is None:
@@ -228,25 +228,38 @@ async def prepare(
             f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
             f"({first.kind}: {why}); run `grader verify {assignment.name}`"
         )
-    return Prepared(
-        assignment,
-        suite,
-        ref,
-        get_sandbox(settings.sandbox),
-        settings,
-        data,
-        synthetic,
-        seeds(assignment, full),
-        device,
-        gpus,
-        gpu_names(gpus),
+    return _with_signatures(
+        Prepared(
+            assignment,
+            suite,
+            ref,
+            get_sandbox(settings.sandbox),
+            settings,
+            data,
+            synthetic,
+            seeds(assignment, full),
+            device,
+            gpus,
+            gpu_names(gpus),
+        )
     )
+
+
+def _with_signatures(p: Prepared) -> Prepared:
+    """The stubs' signatures from the template, for messages about calls that do not fit."""
+    try:
+        p.signatures = notebook.signatures(p.assignment.template.read_bytes(), p.assignment.stubs)
+    except OSError:
+        pass  # no template: messages just go without the signature
+    return p
 
 
 def _source(sub: Submission) -> Source:
     if sub.kind == "notebook":
-        nb = nbformat.reads(sub.data.decode("utf-8"), as_version=4)
-        return Source.from_notebook(nb, sub.extra)
+        read = notebook.read(sub.data)
+        if read.nb is None:  # discovery read it; a submission built by hand may not be readable
+            raise ValueError(read.problem)
+        return Source.from_notebook(read.nb, sub.extra)
     return (
         Source.from_module("submission.py", sub.data)
         if not sub.extra
@@ -263,7 +276,7 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
     return Report(
         submission=SubmissionInfo(
             sub.id,
-            str(sub.path),
+            sub.shown_path,
             sub.kind,
             sub.sha256,
             p.inputs_key(sub),
@@ -309,7 +322,7 @@ async def grade_submission(
     verdicts: dict[str, CheckResult] = {}  # made during the run where dependencies ask
 
     def gate(c: Check, r: ProbeResult) -> bool:
-        verdicts[c.name] = evaluate(c, p.reference.get(c.name), r)
+        verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
         return verdicts[c.name].outcome is Outcome.PASSED
 
     try:
@@ -334,7 +347,8 @@ async def grade_submission(
         report.execution_time = time.monotonic() - start
         return report
     report.tests = [
-        verdicts.get(c.name) or evaluate(c, p.reference.get(c.name), ex.probes[c.name])
+        verdicts.get(c.name)
+        or evaluate(c, p.reference.get(c.name), ex.probes[c.name], p.signatures.get(c.stub, ""))
         for c in p.suite.checks
     ]
     report.score = sum(t.score for t in report.tests)

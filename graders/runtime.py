@@ -55,6 +55,28 @@ class Context:
         self.seed = seed
         self.device = device
         self.params = params
+        self.cases: dict[str, dict[str, Any]] | None = None  # set by case()
+
+    def case(self, name: str, func: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run one case of a check on its own: ``func(*args, **kwargs)`` (a student's
+        function, or a lambda calling it). Its value is recorded as case ``name``; an
+        exception costs this case only, and is recorded in its place. Returns the value, or
+        None when it raised. A stub that is not defined at all still fails the whole check."""
+        if self.cases is None:
+            self.cases = {}
+        try:
+            value = func(*args, **kwargs)
+            self.cases[str(name)] = {"kind": "value", "value": _encode(value)}
+            return value
+        except (Missing, KeyboardInterrupt):
+            raise
+        except NotImplementedError as exc:
+            self.cases[str(name)] = {"kind": "not_implemented", "error": _describe(exc)}
+        except BaseException as exc:  # SystemExit too: the student's, not ours
+            self.cases[str(name)] = {"kind": "error", "error": _describe(exc)}
+            if _out_of_memory(exc):
+                _free_memory()
+        return None
 
     def rng(self) -> Any:
         import numpy as np
@@ -196,7 +218,10 @@ class Runtime:
             exec(compile(source, "<grader-probe>", "exec"), scope)
             ctx = Context(spec["seed"], spec["device"], spec.get("params", {}))
             value = scope[func](StudentNamespace(self._ns), ctx)
-            result = {"kind": "value", "value": _encode(value)}
+            if ctx.cases is not None:  # each case ran, and is reported, on its own
+                result = {"kind": "cases", "cases": ctx.cases}
+            else:
+                result = {"kind": "value", "value": _encode(value)}
         except Missing as exc:
             result = {"kind": "missing", "name": str(exc)}
         except NotImplementedError as exc:

@@ -58,9 +58,8 @@ def mse_example(student, ctx):
 def mse_hidden(student, ctx):
     """mse: hidden targets and predictions of other lengths"""
     rng = ctx.rng()  # seeded from the secret seed: a hard-coded answer cannot pass
-    return {{
-        f"{{n}} values": student.mse(rng.normal(size=n), rng.normal(size=n)) for n in (1, 7, 100)
-    }}
+    for n in (1, 7, 100):  # each case runs, and scores, on its own
+        ctx.case(f"{{n}} values", student.mse, rng.normal(size=n), rng.normal(size=n))
 '''
 
 SOLUTION = '''"""Reference solution for {name}. Never shipped to students, never sandboxed."""

@@ -5,6 +5,7 @@ Fail-closed: anything that is not a clean comparison of a value with the referen
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -40,11 +41,27 @@ def render_value(v: Any, limit: int = 8) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _error_message(stub: str, err: dict[str, Any] | None) -> str:
+def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -> str:
     if not err:
         return f"`{stub}` raised an error"
     msg = err.get("message", "")
-    return f"`{stub}` raised {err.get('type', 'an error')}" + (f": {msg}" if msg else "")
+    text = f"`{stub}` raised {err.get('type', 'an error')}" + (f": {msg}" if msg else "")
+    if signature and wrong_call(stub, err):
+        text += (
+            f". The checks call it as `{signature}`, as the template defines it: keep those "
+            "parameters, in that order"
+        )
+    return text
+
+
+def wrong_call(stub: str, err: dict[str, Any]) -> bool:
+    """Python's TypeError for a call that does not fit the function's parameters:
+    "train() takes 5 positional arguments but 6 were given", "... missing 1 required ...",
+    "... got an unexpected keyword argument ..."."""
+    msg = str(err.get("message", ""))
+    return err.get("type") == "TypeError" and bool(
+        re.match(rf"{re.escape(stub)}\(\) (takes|missing|got)", msg)
+    )
 
 
 def memory_kind(err: dict[str, Any] | None) -> str:
@@ -68,7 +85,28 @@ MEMORY_ADVICE = {
 }
 
 
-def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckResult:
+def failure_text(check: Check, got: ProbeResult, signature: str = "") -> str:
+    """What the student reads when the stub raised (or is still the template's stub)."""
+    stub = check.stub
+    if got.kind == "not_implemented":
+        return f"`{stub}` is not implemented yet: it still raises NotImplementedError."
+    if got.kind != "error":
+        return f"This could not be run: {got.note or 'no result'}."
+    if check.feedback == "none":
+        return f"`{stub}` raised an exception on inputs that are not shown."
+    memory = memory_kind(got.error)
+    if memory:
+        detail = f" ({got.error['type']})" if got.error else ""
+        return f"`{stub}` {MEMORY_ADVICE[memory]}{detail}."
+    return _error_message(stub, got.error, signature)
+
+
+def evaluate(
+    check: Check, ref: ProbeResult | None, got: ProbeResult, signature: str = ""
+) -> CheckResult:
+    """The verdict on one check. ``signature``: the stub's as the template defines it, named
+    when the student's function cannot be called the way the checks call it."""
+
     def result(outcome: Outcome, message: str, *, score: float = 0.0, **kw: Any) -> CheckResult:
         """A CheckResult for this check; ``kw`` carries expected/got, error or cases."""
         return CheckResult(
@@ -95,18 +133,10 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             "(if you did, look for an error in the cell that defines it).",
         )
     if got.kind == "not_implemented":
-        return result(
-            Outcome.MISSING,
-            f"`{stub}` is not implemented yet: it still raises NotImplementedError.",
-        )
-    if got.kind == "error" and check.feedback == "none":
-        return result(Outcome.ERROR, f"`{stub}` raised an exception on inputs that are not shown.")
-    memory = memory_kind(got.error) if got.kind == "error" else ""
-    if memory:
-        detail = f" ({got.error['type']})" if got.error else ""
-        return result(Outcome.ERROR, f"`{stub}` {MEMORY_ADVICE[memory]}{detail}.", error=got.error)
+        return result(Outcome.MISSING, failure_text(check, got))
     if got.kind == "error":
-        return result(Outcome.ERROR, _error_message(stub, got.error), error=got.error)
+        shown_error = got.error if check.feedback != "none" else None
+        return result(Outcome.ERROR, failure_text(check, got, signature), error=shown_error)
     if got.kind == "timeout":
         return result(
             Outcome.TIMEOUT,
@@ -132,8 +162,8 @@ def evaluate(check: Check, ref: ProbeResult | None, got: ProbeResult) -> CheckRe
             "This is not your fault: tell your instructor.",
         )
 
-    if check.cases:
-        return _evaluate_cases(check, ref.value, got.value, result)
+    if check.cases or got.failed_cases:
+        return _evaluate_cases(check, ref.value, got, result, signature)
     verdict = check.compare(ref.value, got.value, check.label)
     shown: dict[str, Any] = {}
     if check.feedback == "full":  # hidden checks show values only when their author says so
@@ -174,8 +204,14 @@ def _student_text(check: Check, verdict: Verdict) -> str:
 
 
 def _evaluate_cases(
-    check: Check, expected: Any, got: Any, result: Callable[..., CheckResult]
+    check: Check,
+    expected: Any,
+    probe: ProbeResult,
+    result: Callable[..., CheckResult],
+    signature: str,
 ) -> CheckResult:
+    """Each case scored on its own: one that raised costs that case only."""
+    got = probe.value
     if not isinstance(expected, dict):
         return result(
             Outcome.ERROR, "The grader's expected result is malformed: tell your instructor."
@@ -183,21 +219,37 @@ def _evaluate_cases(
     if not isinstance(got, dict):
         return result(Outcome.ERROR, "This check's probe returned malformed data.")
     cases, failures = [], []
+    first_error: dict[str, Any] | None = None
     for case, exp in expected.items():
-        if case not in got:
-            verdict = Verdict.fail("not run")
+        entry: dict[str, Any] = {"name": case}
+        raised = probe.failed_cases.get(case)
+        if raised is not None:
+            entry.update(passed=False, outcome=_case_outcome(raised).value)
+            entry["message"] = failure_text(check, raised, signature)
+            first_error = first_error or (raised.error if raised.kind == "error" else None)
         else:
-            verdict = check.compare(exp, got[case], check.label)
-        entry: dict[str, Any] = {"name": case, "passed": verdict.passed}
-        if not verdict.passed:
-            entry["message"] = _student_text(check, verdict)
+            verdict = (
+                check.compare(exp, got[case], check.label)
+                if case in got
+                else Verdict.fail("not run")
+            )
+            entry.update(passed=verdict.passed, outcome="passed" if verdict.passed else "failed")
+            if not verdict.passed:
+                entry["message"] = _student_text(check, verdict)
+        if not entry["passed"]:
             failures.append(f"{case}: {entry['message']}")
         if check.feedback == "full":
             entry["expected"] = render_value(exp)
-            entry["got"] = render_value(got.get(case))
+            entry["got"] = render_value(got[case]) if case in got else "(no value)"
         cases.append(entry)
     passed = len(cases) - len(failures)
     score = check.points * passed / len(cases) if cases else 0.0
+    if not got and probe.failed_cases:  # every case raised: the outcome says so
+        if check.feedback == "none":
+            first = next(iter(probe.failed_cases.values()))
+            return result(Outcome.ERROR, failure_text(check, first))
+        head = "Every case raised an exception. " + "; ".join(failures[:3])
+        return result(Outcome.ERROR, head, cases=cases, error=first_error)
     if check.feedback == "none":  # not even which cases failed
         if failures:
             text = f"{len(failures)} of {len(cases)} cases wrong on inputs that are not shown."
@@ -209,6 +261,10 @@ def _evaluate_cases(
         )
     head = f"{len(failures)} of {len(cases)} cases wrong. " + "; ".join(failures[:3])
     return result(Outcome.FAILED, head, score=score, cases=cases)
+
+
+def _case_outcome(raised: ProbeResult) -> Outcome:
+    return Outcome.MISSING if raised.kind == "not_implemented" else Outcome.ERROR
 
 
 def summary_line(tests: list[CheckResult], score: float, max_score: float) -> str:

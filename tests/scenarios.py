@@ -137,4 +137,47 @@ def notebooks(notebook: Callable[[dict[str, str]], Any]) -> dict[str, Any]:
         "def _helper(p):\n    return p / 0\n\n\ndef bce_loss(p, y):\n    return float(_helper(1))"
     )
     out["raises"] = nb
+
+    # issue 13: a seed-style accuracy that takes tensors only (the documented contract)
+    out["tensor_accuracy"] = notebook(
+        {
+            **CORRECT,
+            "accuracy": """def accuracy(probs, y, threshold=0.5):
+    yhat = (probs.flatten() > threshold).float()
+    return (yhat == y).float().mean().item()""",
+        }
+    )
+    # partly right: raises on zero steps only; the other hidden cases still earn their points
+    out["partly_right"] = notebook(
+        {
+            **CORRECT,
+            "gradient_descent": """def gradient_descent(df, x0, lr, n_steps):
+    if n_steps == 0:
+        raise ValueError("n_steps must be positive")
+    xs = [x0]
+    for _ in range(n_steps):
+        xs.append(xs[-1] - lr * df(xs[-1]))
+    return xs""",
+        }
+    )
+    # a stub without its last parameter: the message names the template's signature
+    out["wrong_signature"] = notebook(
+        {
+            **CORRECT,
+            "train": """def train(model, loss_fn, optimizer, X, y):
+    losses = []
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses""",
+        }
+    )
+    # nbgrader's cheat fixtures replace showtraceback: the failing cell shows no error output
+    nb = notebook(CORRECT)
+    nb.cells.insert(2, new_code_cell("get_ipython().showtraceback = lambda *a, **k: None"))
+    nb.cells.insert(3, new_code_cell("raise ValueError('hidden failure')"))
+    out["hides_tracebacks"] = nb
     return out

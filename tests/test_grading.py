@@ -123,6 +123,46 @@ def test_partial_credit_for_cases(graded: GradedRun) -> None:
     assert [c["passed"] for c in t["cases"]] == [True, False]
 
 
+def test_checks_hold_to_the_documented_contract(graded: GradedRun) -> None:
+    # accuracy's docstring promises tensors only: a tensor-only solution is fully correct
+    r = graded.reports["tensor_accuracy"]
+    assert r["score"] == 100, [(t["name"], t["output"]) for t in r["tests"] if t["score"] < 1]
+
+
+def test_one_raising_case_costs_that_case_only(graded: GradedRun) -> None:
+    t = graded.test(
+        "partly_right", "gradient_descent: hidden functions, starting points and step sizes"
+    )
+    assert t["outcome"] == "failed" and t["score"] == pytest.approx(t["max_score"] * 4 / 5)
+    assert [c["passed"] for c in t["cases"]] == [True, True, True, True, False]
+    zero = t["cases"][-1]
+    assert (
+        zero["outcome"] == "error"
+        and "raised ValueError: n_steps must be positive" in zero["message"]
+    )
+    # the stub's other checks are unaffected
+    assert all(
+        x["outcome"] == "passed" for x in graded.by_stub("partly_right", "gradient_descent")[:2]
+    )
+
+
+def test_a_call_that_does_not_fit_names_the_signature(graded: GradedRun) -> None:
+    for t in graded.by_stub("wrong_signature", "train"):
+        assert t["outcome"] == "error", t
+        if t["feedback"] != "none":
+            assert "raised TypeError: train() takes 5 positional arguments" in t["output"]
+            assert "`train(model, loss_fn, optimizer, X, y, epochs)`" in t["output"], t["output"]
+
+
+def test_cell_status_comes_from_the_reply(graded: GradedRun) -> None:
+    cells = graded.reports["hides_tracebacks"]["cells"]
+    failed = [c for c in cells if c["status"] == "error"]
+    assert len(failed) == 1, cells
+    assert failed[0]["error"]["type"] == "ValueError"
+    assert failed[0]["error"]["message"] == "hidden failure"
+    assert graded.reports["hides_tracebacks"]["score"] == 100
+
+
 def test_hidden_checks_reveal_no_values(graded: GradedRun) -> None:
     for sub, r in graded.reports.items():
         for t in r["tests"]:

@@ -45,12 +45,24 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
         "def pairwise_sq_dists(A, B):\n    return np.zeros((len(A), 10**6, 10**6)).sum(axis=(1, 2))"
     )
     write(subs / "eve_memory.ipynb", notebook({**CORRECT, "pairwise_sq_dists": hog}))
+    # fay's to_tensor takes arrays only: the list case raises, the integer case still counts
+    arrays_only = "def to_tensor(x):\n    return torch.from_numpy(x).float()"
+    write(subs / "fay_partial.ipynb", notebook({**CORRECT, "to_tensor": arrays_only}))
     out = home / "out"
     proc = run_grader(["grade", "numpy_review", str(subs), "--out", str(out), "-j", "2"],
                       home, cache)  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     return Run(home, cache, verify.stdout + verify.stderr, verify.returncode, reports)
+
+
+def test_each_case_scores_on_its_own(run: Run) -> None:
+    t = run.tests("fay_partial")["to_tensor: integer arrays and lists become float32 tensors too"]
+    assert t["score"] == t["max_score"] / 2 and t["outcome"] == "failed", t
+    ints, lst = t["cases"]
+    assert ints["passed"] and not lst["passed"] and lst["outcome"] == "error"
+    assert "`to_tensor` raised TypeError" in lst["message"]
+    assert run.reports["fay_partial"]["score"] == 98
 
 
 def test_verify_passes(run: Run) -> None:
@@ -80,7 +92,11 @@ def test_typical_bugs_get_specific_messages(run: Run) -> None:
     grad = by_func["to_numpy: a tensor that requires grad (like the notebook's w) becomes an array"]
     assert grad["outcome"] == "error" and "detach" in grad["output"]
     assert ben["log_loss: the notebook's example"]["outcome"] == "passed"
-    assert run.reports["ben_typical_bugs"]["score"] == 51
+    # torch.tensor(x) is right for the list (float32) and wrong for the integer array (int64):
+    # each case of "integer arrays and lists" scores on its own
+    ints = by_func["to_tensor: integer arrays and lists become float32 tensors too"]
+    assert [c["passed"] for c in ints["cases"]] == [False, True] and ints["score"] == 2
+    assert run.reports["ben_typical_bugs"]["score"] == 53
 
 
 def test_failed_prerequisite_skips_dependent_checks(run: Run) -> None:

@@ -30,7 +30,8 @@ STUBS = {
     (n, m) array: D[i, j] = sum_k (A[i, k] - B[j, k])**2. Use broadcasting, no loops."""
 {TODO}''',
     "mse": f'''def mse(y, yhat):
-    """Mean squared error of the predictions yhat against the targets y, as a float."""
+    """Mean squared error of the predictions yhat against the targets y, as a float. y and
+    yhat have the same shape, (n,) or (n, 1), and may be numpy arrays or plain lists."""
 {TODO}''',
     "log_loss": f'''def log_loss(y, p, eps=1e-7):
     """Binary cross-entropy of probabilities p against 0/1 labels y, as a float. Clip p to

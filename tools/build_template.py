@@ -40,7 +40,8 @@ STUBS = {
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "accuracy": '''def accuracy(probs, y, threshold=0.5):
-    """Fraction of correct 0/1 predictions (probs > threshold). probs may be (N,) or (N, 1)."""
+    """Fraction of correct 0/1 predictions (probs > threshold), as a float. probs and y are
+    torch tensors, like a Sigmoid model's output and its labels: probs (N,) or (N, 1), y (N,)."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "train_epoch": '''def train_epoch(model, loader, loss_fn, optimizer, device):

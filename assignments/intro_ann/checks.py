@@ -48,16 +48,13 @@ def gd_single_step(student, ctx):
 def gd_hidden(student, ctx):
     """gradient_descent: hidden functions, starting points and step sizes"""
     rng = ctx.rng()
-    out = {}
+    gd = student.gradient_descent
     for k in range(4):
         a, c = float(rng.uniform(0.5, 3)), float(rng.uniform(-2, 2))
         x0, lr = float(rng.uniform(-5, 5)), float(rng.uniform(0.01, 0.15))
         n = int(rng.integers(3, 15))
-        out[f"case {k + 1}"] = student.gradient_descent(
-            lambda x, a=a, c=c: 2 * a * (x - c), x0, lr, n
-        )
-    out["zero steps"] = student.gradient_descent(lambda x: 2 * x, float(rng.uniform(1, 2)), 0.1, 0)
-    return out
+        ctx.case(f"case {k + 1}", gd, lambda x, a=a, c=c: 2 * a * (x - c), x0, lr, n)
+    ctx.case("zero steps", gd, lambda x: 2 * x, float(rng.uniform(1, 2)), 0.1, 0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -82,10 +79,8 @@ def pp_hidden(student, ctx):
     X = rng.normal(size=(25, 3))
     w, b = rng.normal(size=3), float(rng.normal())
     Xb = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])  # X @ [1, 1] - 1 hits 0 exactly
-    return {
-        "random": student.perceptron_predict(X, w, b),
-        "boundary": student.perceptron_predict(Xb, np.array([1.0, 1.0]), -1.0),
-    }
+    ctx.case("random", student.perceptron_predict, X, w, b)
+    ctx.case("boundary", student.perceptron_predict, Xb, np.array([1.0, 1.0]), -1.0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -131,12 +126,12 @@ def bce_example(student, ctx):
 def bce_hidden(student, ctx):
     """bce_loss: hidden probabilities and labels"""
     rng = ctx.rng()
-    out = {}
     for k in range(3):
         n = int(rng.integers(5, 40))
-        out[f"case {k + 1}"] = student.bce_loss(rng.uniform(0.02, 0.98, n), rng.integers(0, 2, n))
-    out["one sample"] = student.bce_loss(rng.uniform(0.1, 0.9, 1), rng.integers(0, 2, 1))
-    return out
+        ctx.case(
+            f"case {k + 1}", student.bce_loss, rng.uniform(0.02, 0.98, n), rng.integers(0, 2, n)
+        )
+    ctx.case("one sample", student.bce_loss, rng.uniform(0.1, 0.9, 1), rng.integers(0, 2, 1))
 
 
 # ----------------------------------------------------------------------------------------
@@ -198,17 +193,15 @@ def acc_hidden(student, ctx):
     """accuracy: hidden probabilities, (N,) and (N, 1) shapes, another threshold"""
     import torch
 
+    # The contract (the stub's docstring): torch tensors, probs (N,) or (N, 1), y (N,).
     rng = ctx.rng()
     n = int(rng.integers(20, 60))
     p = rng.uniform(0, 1, n)
-    y = (rng.uniform(0, 1, n) < p).astype(float)
-    return {
-        "(N,) arrays": student.accuracy(p, y),
-        "(N, 1) tensor": student.accuracy(
-            torch.tensor(p, dtype=torch.float32).unsqueeze(1), torch.tensor(y, dtype=torch.float32)
-        ),
-        "threshold 0.3": student.accuracy(p, y, threshold=0.3),
-    }
+    probs = torch.tensor(p, dtype=torch.float32)
+    y = torch.tensor((rng.uniform(0, 1, n) < p).astype(float), dtype=torch.float32)
+    ctx.case("(N,) tensor", student.accuracy, probs, y)
+    ctx.case("(N, 1) tensor", student.accuracy, probs.unsqueeze(1), y)
+    ctx.case("threshold 0.3", student.accuracy, probs, y, threshold=0.3)
 
 
 # ----------------------------------------------------------------------------------------

@@ -44,11 +44,8 @@ def standardize_constant(student, ctx):
 def standardize_hidden(student, ctx):
     """standardize: hidden matrices of other shapes"""
     rng = ctx.rng()
-    shapes = [(5, 3), (2, 7), (40, 1)]
-    return {
-        f"{n}x{d}": student.standardize(rng.normal(rng.uniform(-5, 5), 3.0, (n, d)))
-        for n, d in shapes
-    }
+    for n, d in [(5, 3), (2, 7), (40, 1)]:
+        ctx.case(f"{n}x{d}", student.standardize, rng.normal(rng.uniform(-5, 5), 3.0, (n, d)))
 
 
 # ----------------------------------------------------------------------------------------
@@ -69,13 +66,9 @@ def pairwise_example(student, ctx):
 def pairwise_hidden(student, ctx):
     """pairwise_sq_dists: hidden point sets, including one dimension and a single point"""
     rng = ctx.rng()
-    sizes = [(4, 6, 3), (1, 5, 2), (7, 1, 1), (10, 10, 8)]
-    return {
-        f"{n}x{m} in {d}-d": student.pairwise_sq_dists(
-            rng.normal(size=(n, d)), rng.normal(size=(m, d))
-        )
-        for n, m, d in sizes
-    }
+    for n, m, d in [(4, 6, 3), (1, 5, 2), (7, 1, 1), (10, 10, 8)]:
+        A, B = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+        ctx.case(f"{n}x{m} in {d}-d", student.pairwise_sq_dists, A, B)
 
 
 # ----------------------------------------------------------------------------------------
@@ -95,11 +88,9 @@ def mse_hidden(student, ctx):
     """mse: hidden targets, as vectors, as (n, 1) columns and as lists"""
     rng = ctx.rng()
     y, yhat = rng.normal(size=20), rng.normal(size=20)
-    return {
-        "vectors": student.mse(y, yhat),
-        "columns": student.mse(y.reshape(-1, 1), yhat.reshape(-1, 1)),
-        "lists": student.mse(list(y[:5]), list(yhat[:5])),
-    }
+    ctx.case("vectors", student.mse, y, yhat)
+    ctx.case("columns", student.mse, y.reshape(-1, 1), yhat.reshape(-1, 1))
+    ctx.case("lists", student.mse, list(y[:5]), list(yhat[:5]))
 
 
 # ----------------------------------------------------------------------------------------
@@ -126,12 +117,10 @@ def log_loss_extremes(student, ctx):
 def log_loss_hidden(student, ctx):
     """log_loss: hidden labels and probabilities"""
     rng = ctx.rng()
-    out = {}
     for k, n in enumerate((3, 50)):
-        y = rng.integers(0, 2, n)
-        p = rng.uniform(0.01, 0.99, n)
-        out[f"case {k + 1}"] = student.log_loss(y, p)
-    return out
+        ctx.case(
+            f"case {k + 1}", student.log_loss, rng.integers(0, 2, n), rng.uniform(0.01, 0.99, n)
+        )
 
 
 # ----------------------------------------------------------------------------------------
@@ -146,15 +135,14 @@ def to_tensor_array(student, ctx):
     return _describe(student.to_tensor(np.linspace(-2, 2, 9)))
 
 
-@check(points=4, compare=FLOAT32, label="tensor")
+@check(points=4, cases=True, compare=FLOAT32, label="tensor")
 def to_tensor_ints(student, ctx):
     """to_tensor: integer arrays and lists become float32 tensors too"""
     import numpy as np
 
-    return {
-        "ints": _describe(student.to_tensor(np.array([[1, 2], [3, 4]]))),
-        "list": _describe(student.to_tensor([0.5, 1.5, 2.5])),
-    }
+    to_tensor = student.to_tensor
+    ctx.case("ints", lambda: _describe(to_tensor(np.array([[1, 2], [3, 4]]))))
+    ctx.case("list", lambda: _describe(to_tensor([0.5, 1.5, 2.5])))
 
 
 @check(points=4, compare=FLOAT, label="array")
@@ -218,10 +206,9 @@ def fit_hidden(student, ctx):
     """fit_quadratic: hidden curves, step sizes and epoch counts (zero epochs included)"""
 
     rng = ctx.rng()
-    out = {}
+    fit = student.fit_quadratic
     for k, epochs in enumerate((1, 15, 0)):
         x = rng.uniform(-3, 3, 30)
         y = rng.uniform(0.5, 2) * x**2 + rng.uniform(-1, 1) + rng.normal(0, 0.1, 30)
-        w, b = student.fit_quadratic(x, y, float(rng.uniform(0.005, 0.02)), epochs)
-        out[f"case {k + 1}"] = [float(w), float(b)]
-    return out
+        lr = float(rng.uniform(0.005, 0.02))
+        ctx.case(f"case {k + 1}", lambda *args: [float(v) for v in fit(*args)], x, y, lr, epochs)
