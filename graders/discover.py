@@ -118,9 +118,7 @@ def discover(inputs: list[Path]) -> Discovery:
         if not item.exists():
             raise UsageError(f"{item}: no such file or folder")
         if item.is_file() and item.suffix.lower() == ".zip":
-            tmp = Path(tempfile.mkdtemp(prefix="grader-zip-"))
-            tempdirs.append(tmp)
-            subs.extend(_archive(item, tmp, skipped))
+            subs.extend(_unzip(item, skipped, tempdirs))
             continue
         if item.is_file():
             subs.append(load_file(item))
@@ -132,7 +130,7 @@ def discover(inputs: list[Path]) -> Discovery:
         if cands is not None:
             subs.extend(_from_candidates(cands, skipped))
             continue
-        _folder(item, subs, skipped)
+        _folder(item, subs, skipped, tempdirs=tempdirs)
     seen: dict[str, int] = {}
     for s in subs:  # unique ids: alice.py and alice.ipynb, Alice and alice (macOS, Windows)
         n = seen.get(s.id.casefold(), 0)
@@ -140,6 +138,12 @@ def discover(inputs: list[Path]) -> Discovery:
         if n:
             s.id = f"{s.id}-{n + 1}"
     return Discovery(subs, skipped, tempdirs)
+
+
+def _unzip(archive: Path, skipped: list[tuple[str, str]], tempdirs: list[Path]) -> list[Submission]:
+    tmp = Path(tempfile.mkdtemp(prefix="grader-zip-"))
+    tempdirs.append(tmp)
+    return _archive(archive, tmp, skipped)
 
 
 def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[Submission]:
@@ -164,6 +168,9 @@ def _archive(archive: Path, dest: Path, skipped: list[tuple[str, str]]) -> list[
     skipped.extend((shown(path), why) for path, why in inner)
     for sub in subs:
         sub.origin = shown(str(sub.path))
+    if not subs:  # the archive itself gets a report: the student sees why nothing was graded
+        why = "the archive holds no notebook (.ipynb) or module (.py)"
+        return [Submission(_safe_id(archive.stem), archive, "other", problem=why)]
     return subs
 
 
@@ -221,14 +228,22 @@ def _one_students(item: Path) -> bool:
 
 
 def _folder(
-    item: Path, subs: list[Submission], skipped: list[tuple[str, str]], name: str = ""
+    item: Path,
+    subs: list[Submission],
+    skipped: list[tuple[str, str]],
+    name: str = "",
+    tempdirs: list[Path] | None = None,
 ) -> None:
+    """A folder of submissions (or one student's work). ``tempdirs``: zips in it are
+    students' archives, extracted there (never the zips inside an archive)."""
     if _one_students(item):
         subs.append(_student_folder(item, skipped, name or item.name))
         return
     for child in sorted(item.iterdir()):
         if child.name in JUNK or child.name.startswith("."):
             skipped.append((str(child), "not a submission (system or hidden file)"))
+        elif child.is_file() and child.suffix.lower() == ".zip" and tempdirs is not None:
+            subs.extend(_unzip(child, skipped, tempdirs))
         elif child.is_file():
             subs.append(load_file(child))
         elif child.is_dir():

@@ -6,7 +6,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+# 1.1: submission ids keep non-ASCII letters; a case of a check may say its outcome
+SCHEMA_VERSION = "1.1"
 
 
 class Outcome(str, enum.Enum):

@@ -36,8 +36,8 @@ def test_usage_errors_exit_2_without_traceback(home: Path, cache: Path, tmp_path
 
 def test_check_refuses_any_json_clearly(home: Path, cache: Path, tmp_path: Path) -> None:
     cases = {
-        "list.ipynb": ("[1, 2, 3]", "this is (list.ipynb: not a valid notebook: the file is JSON, but "
-                       "its top level is a list)"),
+        "list.ipynb": ("[1, 2, 3]", "this is (list.ipynb: not a valid notebook: the file is "
+                       "JSON, but its top level is a list)"),
         "meta_list.ipynb": ('{"nbformat": 4, "metadata": [], "cells": []}', "this is;"),
         "grader_list.ipynb": ('{"nbformat": 4, "metadata": {"grader": [1]}, "cells": []}',
                               "this is;"),
@@ -69,6 +69,28 @@ def test_check_exit_codes_and_output(home: Path, cache: Path, tmp_path: Path) ->
     assert lost.returncode == 1, lost.stdout + lost.stderr
     assert "accuracy: expected 0.75, got 0.5" in lost.stdout
     assert "sandbox: bwrap" in lost.stdout
+
+    # the files beside the notebook travel with it, as when the instructor grades its folder
+    hw = tmp_path / "hw"
+    hw.mkdir()
+    nb = json.loads((EXAMPLES / "alice_correct.ipynb").read_text())
+    nb["cells"].insert(
+        1,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": "DATA = open('dataset.csv').read()",
+        },
+    )
+    (hw / "alice.ipynb").write_text(json.dumps(nb))
+    (hw / "dataset.csv").write_text("x,y\n1,2\n")
+    near = run_grader(["check", str(hw / "alice.ipynb"), "--out", str(hw / "grader-feedback")],
+                      home, cache)  # fmt: skip
+    assert near.returncode == 0, near.stdout + near.stderr
+    cells = json.loads((hw / "grader-feedback" / "alice" / "report.json").read_text())["cells"]
+    assert [c["status"] for c in cells if c["status"] not in ("ok", "skipped")] == [], cells
 
     # a notebook too broken to name its assignment: the student is told which exist
     unsure = run_grader(["check", str(EXAMPLES / "frank_broken.ipynb")], home, cache)
