@@ -4,5 +4,6 @@ __version__ = "0.1.0"
 
 from .checks import check, helper
 from .compare import allclose, exact, within
+from .mistakes import mistake
 
-__all__ = ["__version__", "allclose", "check", "exact", "helper", "within"]
+__all__ = ["__version__", "allclose", "check", "exact", "helper", "mistake", "within"]

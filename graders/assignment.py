@@ -69,6 +69,11 @@ class Assignment:
     def load_checks(self) -> CheckSuite:
         return load_checks(self.checks_path, self.stubs)
 
+    @property
+    def mistakes_path(self) -> Path:
+        """Known mistakes (optional): named in feedback, never scored."""
+        return self.root / "mistakes.py"
+
     def reference_files(self) -> list[Path]:
         if self.reference_dir is None or not self.reference_dir.is_dir():
             return []
@@ -84,6 +89,7 @@ class Assignment:
         """Changes whenever anything that can change a grade changes."""
         h = hashlib.sha256()
         files = [self.root / "assignment.toml", self.checks_path, *self.reference_files()]
+        files.append(self.mistakes_path)  # feedback changes with it: a rerun regrades
         files += [self.root / "checks.json", self.root / "expected.json"]  # a student bundle
         for p in files:
             if p.is_file():

@@ -22,9 +22,11 @@ from .codec import decode, encode
 from .compare import AllClose, Comparator, Exact, Within
 from .errors import AssignmentError
 from .execute import ProbeResult
+from .mistakes import Mistake, Results
 
 CHECKS_FILE = "checks.json"
 EXPECTED_FILE = "expected.json"
+MISTAKES_FILE = "mistakes.json"  # known mistakes' results on the public checks (no code)
 _COMPARATORS: dict[str, type[Any]] = {"allclose": AllClose, "exact": Exact, "within": Within}
 
 
@@ -43,7 +45,8 @@ def _compare_from(spec: dict[str, Any]) -> Comparator:
 
 def write_bundle(
     assignment: Assignment, suite: CheckSuite, reference: dict[str, ProbeResult],
-    seeds: dict[str, int], dest: Path,
+    seeds: dict[str, int], dest: Path, mistakes: tuple[Mistake, ...] = (),
+    mistake_results: Results | None = None,
 ) -> Path:  # fmt: skip
     public = [c for c in suite.checks if not c.hidden]
     if dest.exists():
@@ -81,7 +84,41 @@ def write_bundle(
             raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
         expected[c.name] = encode(r.value)
     (dest / EXPECTED_FILE).write_text(json.dumps(expected))
+    _write_mistakes(dest, {c.name for c in public}, mistakes, mistake_results or {})
     return dest
+
+
+def _write_mistakes(
+    dest: Path, public: set[str], mistakes: tuple[Mistake, ...], results: Results
+) -> None:
+    """What the student's own check needs to name a mistake on a public check: the words and
+    the mistake's result there; never its code, never a hidden check's result."""
+    out = []
+    for m in mistakes:
+        mine = {
+            name: encode(r.value)
+            for name, r in results.get(m.id, {}).items()
+            if name in public and r.kind == "value" and not r.failed_cases
+        }
+        if mine:
+            out.append({**m.shown(), "stub": m.stub, "results": mine})
+    (dest / MISTAKES_FILE).write_text(json.dumps(out))
+
+
+def load_bundle_mistakes(root: Path) -> tuple[tuple[Mistake, ...], Results]:
+    path = root / MISTAKES_FILE
+    if not path.is_file():  # a bundle built before known mistakes
+        return (), {}
+    raw = json.loads(path.read_text())
+    mistakes = tuple(
+        Mistake(m["id"], m["stub"], m["title"], m["explain"], m["hint"], "", tuple(m["results"]))
+        for m in raw
+    )
+    results = {
+        m["id"]: {n: ProbeResult("value", value=decode(v)) for n, v in m["results"].items()}
+        for m in raw
+    }
+    return mistakes, results
 
 
 def is_bundle(root: Path) -> bool:

@@ -25,6 +25,7 @@ from .grade import (
     packing_note,
     prepare,
 )
+from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
@@ -357,11 +358,14 @@ async def _verify(args: argparse.Namespace) -> int:
         if t.outcome is Outcome.SKIPPED:
             problems.append(f"{t.name!r} is never reached on the template: {t.message}")
     problems += await _verify_reference_runs(p)
+    problems += verify_mistakes(p.suite, p.mistakes, p.reference, p.mistake_results)
     if abs(p.suite.total_points - 100) > 1e-9:
         problems.append(f"points total {p.suite.total_points:g}, not 100")
     print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")
     print(f"  reference: {ref_report.score:g}/{ref_report.max_score:g}")
     print(f"  template:  {tmpl_report.score:g}/{tmpl_report.max_score:g}")
+    if p.mistakes:
+        print(f"  known mistakes: {len(p.mistakes)} ({', '.join(m.id for m in p.mistakes)})")
     for msg in problems:
         print(f"  PROBLEM: {msg}")
     print("verify: ok" if not problems else f"verify: {len(problems)} problem(s)")
@@ -371,7 +375,10 @@ async def _verify(args: argparse.Namespace) -> int:
 async def _build(args: argparse.Namespace) -> int:
     assignment = find_assignment(args.assignment)
     p = await prepare(assignment, _settings(args))
-    dest = write_bundle(assignment, p.suite, p.reference, p.seeds, args.out / assignment.name)
+    dest = write_bundle(
+        assignment, p.suite, p.reference, p.seeds, args.out / assignment.name,
+        p.mistakes, p.mistake_results,
+    )  # fmt: skip
     n = len(p.suite.public().checks)
     print(f"student bundle for {assignment.name}: {dest}/ ({n} public checks, no secrets)")
     print(f"students run: grader check NOTEBOOK --assignment {dest}")

@@ -22,8 +22,15 @@ from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .discover import Submission
 from .errors import AssignmentError, KernelStartError, UsageError
 from .execute import KernelSession, ProbeResult, Source, execute_submission
+from .mistakes import Mistake, Results, diagnose, load_mistakes, mistake_results
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
-from .reference import library_versions, reference_failures, reference_results, seeds
+from .reference import (
+    cache_key,
+    library_versions,
+    reference_failures,
+    reference_results,
+    seeds,
+)
 from .sandbox import Cgroup, Sandbox, get_sandbox, gpu_devices, protect
 from .score import evaluate, summary_line
 
@@ -67,6 +74,8 @@ class Prepared:
     gpu_names: dict[str, str] = field(default_factory=dict)
     # "train(model, loss_fn, optimizer, X, y, epochs)" per stub, as the template defines it
     signatures: dict[str, str] = field(default_factory=dict)
+    mistakes: tuple[Mistake, ...] = ()  # known mistakes, and their probes' results
+    mistake_results: Results = field(default_factory=dict)
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -204,10 +213,11 @@ async def prepare(
     Cgroup.sweep()
     if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
         suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
+        known, known_results = bundle.load_bundle_mistakes(assignment.root)
         return _with_signatures(Prepared(
             assignment, suite, bundle.load_expected(assignment.root),
             get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
-            device, gpus, gpu_names(gpus),
+            device, gpus, gpu_names(gpus), mistakes=known, mistake_results=known_results,
         ))  # fmt: skip
     full = assignment.load_checks()
     suite = full.public() if settings.public_only else full
@@ -228,7 +238,7 @@ async def prepare(
             f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
             f"({first.kind}: {why}); run `grader verify {assignment.name}`"
         )
-    return _with_signatures(
+    prepared = _with_signatures(
         Prepared(
             assignment,
             suite,
@@ -243,6 +253,13 @@ async def prepare(
             gpu_names(gpus),
         )
     )
+    # Known mistakes run on the CPU too, through the same probes, cached with the reference.
+    prepared.mistakes = load_mistakes(assignment.mistakes_path, suite)
+    prepared.mistake_results = await mistake_results(
+        assignment, suite, prepared.mistakes, prepared.seeds, cache_dir=settings.cache_dir,
+        key=cache_key(assignment, "cpu"), device="cpu", data=data,
+    )  # fmt: skip
+    return prepared
 
 
 def _with_signatures(p: Prepared) -> Prepared:
@@ -352,6 +369,12 @@ async def grade_submission(
         for c in p.suite.checks
     ]
     report.score = sum(t.score for t in report.tests)
+    named = diagnose(p.suite.checks, report.tests, ex.probes, p.mistakes, p.mistake_results)
+    for t in report.tests:  # never changes a score
+        known = named.get(t.name)
+        if known is not None:
+            t.mistake = known.shown()
+            t.message = f"{known.explain}: {known.hint}. Details: {t.message}"
     report.cells = [
         {
             "index": c.index + 1,

@@ -42,6 +42,7 @@ class CheckResult:
     cases: list[dict[str, Any]] = field(default_factory=list)
     plot: dict[str, Any] | None = None  # {"kind", "expected", "got"}: public checks only
     feedback: str = "full"  # full | message | none: how much of a failure the student sees
+    mistake: dict[str, str] | None = None  # a known mistake its result shows: id, title, ...
 
     @property
     def status(self) -> str:
@@ -114,6 +115,7 @@ class Report:
                     "cases": t.cases,
                     "plot": t.plot,
                     "feedback": t.feedback,
+                    "mistake": t.mistake,
                 }
                 for t in self.tests
             ],
@@ -126,4 +128,14 @@ class Report:
             "cells": self.cells,
             "events": self.events,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "misconceptions": self.misconceptions(),
         }
+
+    def misconceptions(self) -> list[dict[str, Any]]:
+        """The known mistakes this submission's results show, each with its checks."""
+        found: dict[str, dict[str, Any]] = {}
+        for t in self.tests:
+            if t.mistake:
+                entry = found.setdefault(t.mistake["id"], {**t.mistake, "checks": []})
+                entry["checks"].append(t.name)
+        return list(found.values())

@@ -66,7 +66,7 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader"
 
 
-def _dump(results: dict[str, ProbeResult]) -> str:
+def dump_results(results: dict[str, ProbeResult]) -> str:
     return json.dumps(
         {
             name: {
@@ -80,7 +80,7 @@ def _dump(results: dict[str, ProbeResult]) -> str:
     )
 
 
-def _load(text: str) -> dict[str, ProbeResult]:
+def load_results(text: str) -> dict[str, ProbeResult]:
     raw = json.loads(text)
     out = {}
     for name, r in raw.items():
@@ -132,7 +132,7 @@ async def reference_results(
     path = cache_dir / "reference" / f"{assignment.name}-{key}.json"
     if path.is_file():
         try:
-            cached = _load(path.read_text())
+            cached = load_results(path.read_text())
             if all(c.name in cached for c in suite.checks):
                 return cached
         except (ValueError, KeyError, CodecError):
@@ -143,7 +143,7 @@ async def reference_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
-        f.write(_dump(probes))
+        f.write(dump_results(probes))
     os.replace(tmp, path)
     return probes
 

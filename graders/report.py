@@ -86,6 +86,7 @@ def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
     max_score = max((r["max_score"] for r in reports), default=0)
     checks: dict[str, list[int]] = {}
     failures: Counter[tuple[str, str]] = Counter()
+    known: dict[str, dict[str, Any]] = {}  # mistake id -> how many students made it
     for r in graded:
         for t in r["tests"]:
             tally = checks.setdefault(t["name"], [0, 0])
@@ -93,6 +94,9 @@ def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
             tally[1] += 1
             if t["outcome"] != "passed":
                 failures[(t["name"], t["output"])] += 1
+        for m in r.get("misconceptions", []):
+            entry = known.setdefault(m["id"], {**m, "students": []})
+            entry["students"].append(r["submission"]["id"])
     return {
         "assignment": reports[0]["assignment"]["title"] if reports else "",
         "n": len(reports),
@@ -108,6 +112,7 @@ def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "failures": [
             {"check": c, "message": m, "count": k} for (c, m), k in failures.most_common(10)
         ],
+        "misconceptions": sorted(known.values(), key=lambda m: -len(m["students"])),
         "ungradable": [r for r in reports if r["status"] == "ungradable"],
         "errors": [r for r in reports if r["status"] == "error"],
         "timeouts": [

@@ -113,6 +113,13 @@ def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write(d / f"{name}.ipynb", notebook(stubs))
     for name, nb in scenarios.notebooks(notebook).items():
         write(d / f"{name}.ipynb", nb)
+    for name, (_, stub, code) in {
+        **scenarios.KNOWN_MISTAKES,
+        **scenarios.ONLY_ON_SILENT_CHECKS,
+    }.items():
+        write(d / f"{name}.ipynb", notebook({**CORRECT, stub: code}))
+    for name, (stub, code) in scenarios.UNLISTED.items():
+        write(d / f"{name}.ipynb", notebook({**CORRECT, stub: code}))
     for name, text in scenarios.MODULES.items():
         (d / name).write_text(text)
     # a folder per student: the notebook imports a module handed in beside it

@@ -181,3 +181,190 @@ def notebooks(notebook: Callable[[dict[str, str]], Any]) -> dict[str, Any]:
     nb.cells.insert(3, new_code_cell("raise ValueError('hidden failure')"))
     out["hides_tracebacks"] = nb
     return out
+
+
+# issue 15: each notebook holds one known mistake (assignments/intro_ann/mistakes.py), written
+# the way students write it, not as the mistake's own code: {name: (mistake id, stub, code)}
+KNOWN_MISTAKES = {
+    "km_ascent": (
+        "gd_ascent",
+        "gradient_descent",
+        """def gradient_descent(df, x0, lr, n_steps):
+    x = x0
+    xs = [x]
+    i = 0
+    while i < n_steps:
+        x += lr * df(x)
+        xs.append(x)
+        i += 1
+    return xs""",
+    ),
+    "km_extra_step": (
+        "gd_one_step_too_many",
+        "gradient_descent",
+        """def gradient_descent(df, x0, lr, n_steps):
+    xs = [x0]
+    for step in range(0, n_steps + 1):
+        xs.append(xs[step] - lr * df(xs[step]))
+    return xs""",
+    ),
+    "km_no_x0": (
+        "gd_without_x0",
+        "gradient_descent",
+        """def gradient_descent(df, x0, lr, n_steps):
+    out = []
+    for _ in range(n_steps):
+        x0 = x0 - lr * df(x0)
+        out.append(x0)
+    return out""",
+    ),
+    "km_boundary": (
+        "pp_boundary",
+        "perceptron_predict",
+        """def perceptron_predict(X, w, b):
+    return np.where(X.dot(w) + b >= 0, 1, 0)""",
+    ),
+    "km_pred_update": (
+        "pt_prediction_update",
+        "perceptron_train",
+        """def perceptron_train(X, y, lr, epochs):
+    w = np.zeros(X.shape[1])
+    b = 0.0
+    for epoch in range(epochs):
+        for i in range(len(X)):
+            yhat = 1 if np.dot(X[i], w) + b > 0 else 0
+            w += lr * yhat * X[i]
+            b += lr * yhat
+    return w, b""",
+    ),
+    "km_bce_sum": (
+        "bce_sum",
+        "bce_loss",
+        """def bce_loss(p, y):
+    return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).sum())""",
+    ),
+    "km_no_zero_grad": (
+        "train_without_zero_grad",
+        "train",
+        """def train(model, loss_fn, optimizer, X, y, epochs):
+    history = []
+    for e in range(epochs):
+        l = loss_fn(model(X), y)
+        l.backward()
+        optimizer.step()
+        history.append(float(l))
+    return history""",
+    ),
+    "km_zero_grad_late": (
+        "train_zero_grad_after_backward",
+        "train",
+        """def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for epoch in range(epochs):
+        yhat = model(X)
+        loss = loss_fn(yhat, y)
+        loss.backward()
+        optimizer.zero_grad()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses""",
+    ),
+    "km_threshold0": (
+        "acc_threshold_zero",
+        "accuracy",
+        """def accuracy(probs, y, threshold=0.5):
+    preds = (probs.squeeze() > 0).float()
+    return (preds == y).sum().item() / len(y)""",
+    ),
+    "km_broadcast": (
+        "acc_broadcast",
+        "accuracy",
+        """def accuracy(probs, y, threshold=0.5):
+    yhat = (probs > threshold).float()
+    return (yhat == y).float().mean().item()""",
+    ),
+    "km_epoch_sum": (
+        "te_sum",
+        "train_epoch",
+        """def train_epoch(model, loader, loss_fn, optimizer, device):
+    running = 0
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb.to(device)), yb.to(device))
+        loss.backward()
+        optimizer.step()
+        running += loss.item()
+    return running""",
+    ),
+    "km_epoch_no_zero_grad": (
+        "te_without_zero_grad",
+        "train_epoch",
+        """def train_epoch(model, loader, loss_fn, optimizer, device):
+    losses = []
+    for x, y in loader:
+        loss = loss_fn(model(x.to(device)), y.to(device))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)""",
+    ),
+    "km_batch_mean": (
+        "ev_batch_mean",
+        "evaluate",
+        """def evaluate(model, loader, device):
+    scores = []
+    with torch.no_grad():
+        for x, y in loader:
+            pred = model(x.to(device)).argmax(1)
+            scores.append((pred == y.to(device)).float().mean().item())
+    return np.mean(scores)""",
+    ),
+    "km_argmax0": (
+        "ev_argmax_dim0",
+        "evaluate",
+        """def evaluate(model, loader, device):
+    right = n = 0
+    for x, y in loader:
+        guess = torch.argmax(model(x.to(device)), 0)
+        right += int((guess == y.to(device)).sum())
+        n += y.shape[0]
+    return right / n""",
+    ),
+}
+
+# a known mistake that only a check with feedback "none" sees (acc_hidden, in the tests' copy
+# of intro_ann): it is not named, since such a check shows nothing but pass or fail
+ONLY_ON_SILENT_CHECKS = {
+    "km_fixed_threshold": (
+        "acc_fixed_threshold",
+        "accuracy",
+        """def accuracy(probs, y, threshold=0.5):
+    return ((probs.view(-1) >= 0.5).float() == y).float().mean().item()""",
+    ),
+}
+
+# bugs that are not in mistakes.py: no mistake may be named for them
+UNLISTED = {
+    "un_log10": (
+        "bce_loss",
+        """def bce_loss(p, y):
+    return -np.mean(y * np.log10(p) + (1 - y) * np.log10(1 - p))""",
+    ),
+    "un_no_bias": (
+        "perceptron_train",
+        """def perceptron_train(X, y, lr, epochs):
+    w = np.zeros(X.shape[1])
+    for _ in range(epochs):
+        for xi, yi in zip(X, y):
+            w = w + lr * (yi - (xi @ w > 0)) * xi
+    return w, 0.0""",
+    ),
+    "un_lr_squared": (
+        "gradient_descent",
+        """def gradient_descent(df, x0, lr, n_steps):
+    xs = [x0]
+    for _ in range(n_steps):
+        xs.append(xs[-1] - lr * lr * df(xs[-1]))
+    return xs""",
+    ),
+}

@@ -73,6 +73,11 @@ def test_feedback_pages(
     if sub in ("carol", "correct"):
         assert dom.count("<svg") >= 2  # the parabola and the loss curve
         assert 'role="img"' in dom and "<desc>" in dom  # text alternatives for the plots
+    if sub == "carol":  # her threshold slip, named above the numbers
+        card = dom[dom.index("Likely mistake: threshold 0 on probabilities") :]
+        assert card.index("Your accuracy matches predictions") < card.index("expected")
+    else:
+        assert "Likely mistake" not in dom
 
 
 def test_summary_page(graded: GradedRun, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -80,6 +85,8 @@ def test_summary_page(graded: GradedRun, tmp_path_factory: pytest.TempPathFactor
     dom, console, urls = open_page(graded.out / "summary.html", shots)
     assert console == [] and urls == []
     assert "<svg" in dom  # the histogram
+    known = dom[dom.index("<h2>Known mistakes</h2>") : dom.index("<h2>Most common failures")]
+    assert "threshold 0 on probabilities" in known and 'href="carol/feedback.html"' in known
     links = re.findall(r'href="([^"]+/feedback\.html)"', dom)
     assert {link.split("/")[0] for link in links} == set(graded.reports)
     assert all((graded.out / link).is_file() for link in links)

@@ -26,7 +26,7 @@ def bundle(home: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -> None:
     assert sorted(p.name for p in bundle.iterdir()) == [
-        "assignment.toml", "checks.json", "expected.json", "template.ipynb",
+        "assignment.toml", "checks.json", "expected.json", "mistakes.json", "template.ipynb",
     ]  # fmt: skip
     text = "\n".join(p.read_text() for p in bundle.iterdir())
     solution = (home / "reference" / "intro_ann" / "solution.py").read_text()
@@ -34,6 +34,13 @@ def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -
         line = line.strip()
         if len(line) > 25 and not line.startswith(("def ", "import", "from", '"""')):
             assert line not in text, line
+    mistakes = (home / "assignments" / "intro_ann" / "mistakes.py").read_text()
+    for line in mistakes.splitlines():  # the known mistakes' code: their words only
+        line = line.strip()
+        if len(line) > 25 and line.startswith(("xs", "return", "w =", "loss", "p =")):
+            assert line not in text, line
+    known = json.loads((bundle / "mistakes.json").read_text())
+    assert known and all("hidden" not in n for m in known for n in m["results"])
     seed = re.search(
         r"secret_seed = (\d+)", (home / "assignments/intro_ann/assignment.toml").read_text()
     )
@@ -65,6 +72,8 @@ def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "accuracy: expected 0.75, got 0.5" in proc.stdout
     assert "31/41" in proc.stdout and "hidden" not in proc.stdout
+    report = json.loads((tmp_path / "fb" / "hw" / "report.json").read_text())
+    assert [m["id"] for m in report["misconceptions"]] == ["acc_threshold_zero"]
     ok = run_grader(["check", str(EXAMPLES / "erin_module.py"), "--assignment", "intro_ann",
                      "--out", str(tmp_path / "fb")], student, tmp_path / "c")  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr

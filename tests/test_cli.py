@@ -207,3 +207,43 @@ def test_new_assignment_passes_verify(tmp_path: Path) -> None:
     assert "reference: 100/100" in verify.stdout and "template:  0/100" in verify.stdout
     again = run_grader(["new", "hw_demo"], tmp_path, tmp_path / "c")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.kernel
+def test_verify_catches_useless_and_twin_mistakes(tmp_path: Path) -> None:
+    made = run_grader(["new", "hw_mist"], tmp_path, tmp_path / "c")
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "assignments" / "hw_mist" / "mistakes.py").write_text(
+        """import numpy as np
+
+from graders import mistake
+
+KW = dict(stub="mse", title="t", explain="e", hint="h")
+
+
+@mistake(**KW)
+def same_as_reference(y, yhat):
+    return float(np.mean((np.asarray(y) - np.asarray(yhat)) ** 2))
+
+
+@mistake(**KW)
+def summed(y, yhat):
+    return float(np.sum((np.asarray(y) - np.asarray(yhat)) ** 2))
+
+
+@mistake(**KW)
+def summed_too(y, yhat):
+    return float(((np.asarray(y) - np.asarray(yhat)) ** 2).sum())
+
+
+@mistake(**KW)
+def absolute(y, yhat):
+    return float(np.mean(np.abs(np.asarray(y) - np.asarray(yhat))))
+"""
+    )
+    verify = run_grader(["verify", "hw_mist"], tmp_path, tmp_path / "c")
+    assert verify.returncode == 2, verify.stdout + verify.stderr
+    problems = [line for line in verify.stdout.splitlines() if "PROBLEM" in line]
+    assert len(problems) == 2, problems  # absolute is a good one
+    assert "'same_as_reference' fails none of its checks" in problems[0]
+    assert "'summed' and 'summed_too' give the same results" in problems[1]

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from graders.report import RENDER_FAILED
+from tests import scenarios
 from tests.conftest import ROOT, GradedRun
 
 pytestmark = pytest.mark.kernel
@@ -64,7 +65,9 @@ def test_forgetting_zero_grad_fails_training_checks(graded: GradedRun) -> None:
     public = graded.test(
         "bob", "train: the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"
     )
-    assert public["output"].startswith("losses[")  # names the first differing epoch
+    # the known mistake first, then the first differing epoch
+    assert public["output"].startswith("Your losses match what happens when gradients accumulate")
+    assert public["output"].split("Details: ")[1].startswith("losses[")
     assert public["expected"] and public["got"]
 
 
@@ -78,7 +81,7 @@ def test_accuracy_threshold_slip_fails(graded: GradedRun) -> None:
     for sub in ("carol", "mixed_a"):
         assert all(t["outcome"] == "failed" for t in graded.by_stub(sub, "accuracy")), sub
     t = graded.by_stub("carol", "accuracy")[0]
-    assert t["output"] == "accuracy: expected 0.75, got 0.5"
+    assert t["output"].endswith(". Details: accuracy: expected 0.75, got 0.5")
 
 
 def test_equivalent_variants_pass(graded: GradedRun) -> None:
@@ -161,6 +164,69 @@ def test_cell_status_comes_from_the_reply(graded: GradedRun) -> None:
     assert failed[0]["error"]["type"] == "ValueError"
     assert failed[0]["error"]["message"] == "hidden failure"
     assert graded.reports["hides_tracebacks"]["score"] == 100
+
+
+def test_known_mistakes_are_named(graded: GradedRun) -> None:
+    named = {
+        name: {m["id"] for m in graded.reports[name]["misconceptions"]}
+        for name in scenarios.KNOWN_MISTAKES
+    }
+    right = [n for n, (mid, _, _) in scenarios.KNOWN_MISTAKES.items() if named[n] == {mid}]
+    wrong = {n: named[n] for n in scenarios.KNOWN_MISTAKES if n not in right}
+    assert len(right) >= 0.9 * len(scenarios.KNOWN_MISTAKES), wrong
+    # the diagnosis is above the numbers, on the failing checks of that stub only
+    for name, (_, stub, _) in scenarios.KNOWN_MISTAKES.items():
+        for t in graded.reports[name]["tests"]:
+            if t["mistake"]:
+                assert t["stub"] == stub and t["outcome"] == "failed", (name, t["name"])
+                assert t["output"].startswith(t["mistake"]["explain"])
+
+
+def test_several_mistakes_in_one_notebook(graded: GradedRun) -> None:
+    def named(sub: str) -> set[str]:
+        return {m["id"] for m in graded.reports[sub]["misconceptions"]}
+
+    # each scenario's comment lists its bugs; log10 in bce_loss is not a known mistake
+    assert named("mixed_a") == {"gd_without_x0", "acc_threshold_zero", "ev_batch_mean"}
+    # mixed_b's perceptron_train never updates b; with its `>=` predict, the AND gate's weights
+    # come out at zero, exactly as pt_prediction_update's do: a coincidence on one check that
+    # the hidden check contradicts, so it is not named
+    assert named("mixed_b") == {"pp_boundary", "train_without_zero_grad", "te_sum"}
+    assert named("carol") == {"acc_threshold_zero", "ev_batch_mean"}
+    assert named("bob") == {"train_without_zero_grad", "te_without_zero_grad"}
+
+
+def test_no_mistake_named_without_one(graded: GradedRun) -> None:
+    for name, r in graded.reports.items():
+        if r["status"] == "graded" and r["score"] == r["max_score"]:
+            assert r["misconceptions"] == [], name
+    for name in scenarios.ONLY_ON_SILENT_CHECKS:  # seen only where feedback is "none"
+        r = graded.reports[name]
+        silent = [t for t in r["tests"] if t["outcome"] == "failed"]
+        assert silent and all(t["feedback"] == "none" for t in silent), silent
+        assert r["misconceptions"] == [], r["misconceptions"]
+    for name in scenarios.UNLISTED:  # bugs that mistakes.py does not know
+        r = graded.reports[name]
+        assert r["score"] < r["max_score"] and r["misconceptions"] == [], (
+            name,
+            r["misconceptions"],
+        )
+
+
+def test_summary_counts_each_mistake(graded: GradedRun) -> None:
+    page = (graded.out / "summary.html").read_text()
+    assert "Known mistakes" in page
+    # every student whose train forgot zero_grad, in one row: bob (three times: as a file and
+    # in the Canvas and Gradescope exports), mixed_b and km_no_zero_grad
+    forgot = [
+        n
+        for n, r in graded.reports.items()
+        if any(m["id"] == "train_without_zero_grad" for m in r["misconceptions"])
+    ]
+    assert {"bob", "mixed_b", "km_no_zero_grad"} <= set(forgot), forgot
+    row = re.search(r"<tr><td>(\d+)</td><td>forgot optimizer.zero_grad\(\)</td>.*?</tr>", page)
+    assert row is not None and int(row.group(1)) == len(forgot), page
+    assert all(f'href="{n}/feedback.html"' in row.group(0) for n in forgot)
 
 
 def test_hidden_checks_reveal_no_values(graded: GradedRun) -> None:

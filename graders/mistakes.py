@@ -1,0 +1,276 @@
+"""Known mistakes: a misconception recognised from the student's results, named in feedback.
+
+An assignment's ``mistakes.py`` lists the course's typical mistakes. Each is a small variant
+of the reference: a function that replaces one stub, with what a student reads::
+
+    @mistake(
+        stub="train",
+        title="gradients accumulate across epochs",
+        explain="Your losses match what happens when gradients accumulate across epochs",
+        hint="call `optimizer.zero_grad()` before `loss.backward()` in every epoch",
+    )
+    def train_without_zero_grad(model, loss_fn, optimizer, X, y, epochs):
+        ...
+
+Each variant runs through the probes of the checks it concerns (its stub's checks, unless
+``checks=`` names them) once, like the reference and cached with it. When a check fails, the
+student's result is compared with each mistake's result by the check's own comparator; the
+first that matches is named above the numbers. A mistake never changes a score.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .assignment import Assignment
+from .checks import Check, CheckSuite, _function_source
+from .errors import AssignmentError
+from .execute import ProbeResult, Source, execute_submission
+from .model import CheckResult, Outcome
+from .reference import dump_results, load_results
+from .sandbox import NoSandbox
+
+MISTAKES_FILE = "mistakes.py"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str  # the variant's function name
+    stub: str
+    title: str  # short, for the instructor's summary: "forgot optimizer.zero_grad()"
+    explain: str  # what the student reads first: "Your losses match what happens when ..."
+    hint: str  # what to do about it
+    source: str  # the variant's definition, then ``<stub> = <id>``
+    checks: tuple[str, ...]  # names of the checks it concerns
+
+    def shown(self) -> dict[str, str]:
+        return {"id": self.id, "title": self.title, "explain": self.explain, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class _Pending:
+    func: Callable[..., Any]
+    stub: str
+    title: str
+    explain: str
+    hint: str
+    checks: tuple[str, ...]
+
+
+def mistake(
+    *, stub: str, title: str, explain: str, hint: str, checks: Sequence[str] = ()
+) -> Callable[[Callable[..., Any]], _Pending]:
+    """Declare a known mistake: the decorated function replaces ``stub`` in the reference.
+    ``checks``: the function names of the checks it concerns (default: every check of
+    ``stub``)."""
+
+    def wrap(func: Callable[..., Any]) -> _Pending:
+        return _Pending(func, stub, title, explain, hint, tuple(checks))
+
+    return wrap
+
+
+def load_mistakes(path: Path, suite: CheckSuite) -> tuple[Mistake, ...]:
+    """The mistakes in ``path`` (none when the file does not exist), in source order."""
+    if not path.is_file():
+        return ()
+    spec = importlib.util.spec_from_file_location(f"grader_mistakes_{path.parent.name}", path)
+    if spec is None or spec.loader is None:
+        raise AssignmentError(f"cannot load mistakes from {path}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    pending = sorted(
+        (v for v in vars(module).values() if isinstance(v, _Pending)),
+        key=lambda p: p.func.__code__.co_firstlineno,
+    )
+    by_func = {c.func_name: c for c in suite.checks}
+    out = []
+    for p in pending:
+        where = f"{path.name}: {p.func.__name__}"
+        if suite.stubs and p.stub not in suite.stubs:
+            raise AssignmentError(f"{where}: {p.stub!r} is not one of the assignment's stubs")
+        unknown = [c for c in p.checks if c not in by_func]
+        if unknown:
+            raise AssignmentError(f"{where}: no check named {unknown[0]!r} in checks.py")
+        names = [by_func[c].name for c in p.checks] or [
+            c.name for c in suite.checks if c.stub == p.stub
+        ]
+        src, _ = _function_source(p.func)
+        alias = f"\n{p.stub} = {p.func.__name__}\n" if p.func.__name__ != p.stub else ""
+        out.append(
+            Mistake(p.func.__name__, p.stub, p.title, p.explain, p.hint, src + alias, tuple(names))
+        )
+    return tuple(out)
+
+
+Results = dict[str, dict[str, ProbeResult]]  # mistake id -> check name -> its probe's result
+
+
+async def run_mistakes(
+    assignment: Assignment,
+    suite: CheckSuite,
+    mistakes: tuple[Mistake, ...],
+    seed_for: dict[str, int],
+    *,
+    device: str,
+    data: Path | None,
+    jobs: int = 2,
+) -> Results:
+    """Each variant (the reference with one stub replaced) through the probes of its checks;
+    trusted code, so no sandbox, like the reference."""
+    solution = assignment.reference_submission().read_bytes()
+    gate = asyncio.Semaphore(max(1, jobs))
+
+    async def one(m: Mistake) -> dict[str, ProbeResult]:
+        checks = [c for c in suite.checks if c.name in m.checks]
+        code = solution + b"\n\n# a known mistake, replacing one stub\n" + m.source.encode()
+        async with gate:
+            ex = await execute_submission(
+                Source.from_module("solution.py", code), checks, NoSandbox(), assignment.limits,
+                seed_for=seed_for, device=device, data=data, preload=assignment.heavy_imports,
+            )  # fmt: skip
+        broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
+        if broken:
+            err = broken[0].error or {}
+            raise AssignmentError(
+                f"mistake {m.id!r} does not run: {err.get('type')}: {err.get('message')}"
+            )
+        return dict(ex.probes)
+
+    results = await asyncio.gather(*(one(m) for m in mistakes))
+    return {m.id: r for m, r in zip(mistakes, results, strict=True)}
+
+
+async def mistake_results(
+    assignment: Assignment,
+    suite: CheckSuite,
+    mistakes: tuple[Mistake, ...],
+    seed_for: dict[str, int],
+    *,
+    cache_dir: Path,
+    key: str,
+    device: str,
+    data: Path | None,
+) -> Results:
+    """:func:`run_mistakes`, cached beside the reference's results (same key, plus the
+    mistakes themselves)."""
+    if not mistakes:
+        return {}
+    digest = hashlib.sha256("".join(m.source + m.id for m in mistakes).encode()).hexdigest()[:12]
+    path = cache_dir / "mistakes" / f"{assignment.name}-{key}-{digest}.json"
+    if path.is_file():
+        try:
+            raw = json.loads(path.read_text())
+            cached = {mid: load_results(json.dumps(r)) for mid, r in raw.items()}
+            if all(m.id in cached for m in mistakes):
+                return cached
+        except (ValueError, KeyError, TypeError):
+            pass  # recomputed
+    results = await run_mistakes(assignment, suite, mistakes, seed_for, device=device, data=data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps({mid: json.loads(dump_results(r)) for mid, r in results.items()}))
+    os.replace(tmp, path)
+    return results
+
+
+def matches(check: Check, mine: ProbeResult | None, got: ProbeResult) -> bool:
+    """Does the student's result equal this mistake's, by the check's own comparator? Cases:
+    every case the student returned must match (and at least one)."""
+    if mine is None or mine.kind != "value" or got.kind != "value" or mine.failed_cases:
+        return False
+    if check.cases or got.failed_cases:
+        if not isinstance(mine.value, dict) or not isinstance(got.value, dict) or not got.value:
+            return False
+        return all(
+            k in mine.value and check.compare(mine.value[k], v, check.label).passed
+            for k, v in got.value.items()
+        )
+    return check.compare(mine.value, got.value, check.label).passed
+
+
+def diagnose(
+    checks: Sequence[Check],
+    tests: Sequence[CheckResult],
+    probes: dict[str, ProbeResult],
+    mistakes: tuple[Mistake, ...],
+    results: Results,
+) -> dict[str, Mistake]:
+    """The known mistake each failed check's result shows, by check name. A mistake's support
+    is +1 for each failed check it matches and -1 for each result of the submission that
+    contradicts it (hidden checks count too: they only rank, and reveal nothing). Only a
+    mistake with more support than contradiction is named (a coincidence on one check is not
+    a diagnosis), and where several match one check (an accuracy of 0.5 can come from two
+    slips), the best supported. Nothing is named on a check whose feedback is "none"."""
+    support = dict.fromkeys((m.id for m in mistakes), 0)
+    for c, t in zip(checks, tests, strict=True):
+        if t.outcome not in (Outcome.FAILED, Outcome.PASSED):
+            continue
+        for m in mistakes:
+            if c.name in m.checks:
+                same = matches(c, results.get(m.id, {}).get(c.name), probes[c.name])
+                if t.outcome is Outcome.FAILED:
+                    support[m.id] += 1 if same else -1
+                elif not same:  # passed where the mistake would not have
+                    support[m.id] -= 1
+    named = {}
+    for c, t in zip(checks, tests, strict=True):
+        if t.outcome is not Outcome.FAILED or c.feedback == "none":
+            continue
+        fits = [
+            m
+            for m in mistakes
+            if c.name in m.checks
+            and support[m.id] > 0
+            and matches(c, results.get(m.id, {}).get(c.name), probes[c.name])
+        ]
+        if fits:  # max keeps the first (file order) among equals
+            named[c.name] = max(fits, key=lambda m: support[m.id])
+    return named
+
+
+def verify_mistakes(
+    suite: CheckSuite, mistakes: tuple[Mistake, ...], reference: dict[str, ProbeResult],
+    results: Results,
+) -> list[str]:  # fmt: skip
+    """Problems ``grader verify`` reports: a mistake that fails none of its checks (it could
+    never be named), one whose variant raises, and two that no check tells apart."""
+    by_name = {c.name: c for c in suite.checks}
+    problems = []
+    for m in mistakes:
+        mine = results.get(m.id, {})
+        raised = [n for n in m.checks if mine.get(n) is None or mine[n].kind != "value"]
+        if raised:
+            problems.append(
+                f"mistake {m.id!r} gives no value on {raised[0]!r}: it cannot be recognised there"
+            )
+        failing = [
+            n for n in m.checks if n in mine and not matches(by_name[n], reference.get(n), mine[n])
+        ]
+        if not failing:
+            problems.append(f"mistake {m.id!r} fails none of its checks: it would never be named")
+    for i, a in enumerate(mistakes):
+        for b in mistakes[i + 1 :]:
+            shared = [n for n in a.checks if n in b.checks]
+            ra, rb = results.get(a.id, {}), results.get(b.id, {})
+            if shared and all(
+                n in ra and n in rb and matches(by_name[n], ra[n], rb[n]) for n in shared
+            ):
+                problems.append(
+                    f"mistakes {a.id!r} and {b.id!r} give the same results on every check they "
+                    "share: the diagnosis would be a guess"
+                )
+    return problems
