@@ -14,17 +14,10 @@ from . import __version__, notebook, terminal
 from .assignment import Assignment, find_assignment, search_roots
 from .bundle import write_bundle
 from .cluster import grade_on_cluster
+from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
 from .errors import ExitCode, GraderError, UsageError
-from .grade import (
-    Prepared,
-    Settings,
-    gpu_memory,
-    grade_many,
-    grade_submission,
-    packing_note,
-    prepare,
-)
+from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .reference import default_cache_dir, run_reference

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graders import grade
+from graders import devices
 from graders.assignment import Limits, find_assignment
 from graders.errors import UsageError
 from graders.sandbox import Bubblewrap, NoSandbox, SandboxSpec, gpu_devices
@@ -20,14 +20,14 @@ from tests.conftest import ROOT, run_grader
 def test_device_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     a = find_assignment("intro_ann", ROOT)
     assert a.allow_cuda
-    monkeypatch.setattr(grade, "gpu_devices", lambda: [])
-    assert grade.resolve_device(a, "auto") == ("cpu", [])
+    monkeypatch.setattr(devices, "gpu_devices", lambda: [])
+    assert devices.resolve_device(a, "auto") == ("cpu", [])
     with pytest.raises(UsageError, match="no NVIDIA GPU"):
-        grade.resolve_device(a, "cuda")
-    monkeypatch.setattr(grade, "gpu_devices", lambda: ["0", "1"])
-    assert grade.resolve_device(a, "auto") == ("cuda", ["0", "1"])
-    assert grade.resolve_device(a, "cpu") == ("cpu", [])
-    info = grade.device_info("cpu")
+        devices.resolve_device(a, "cuda")
+    monkeypatch.setattr(devices, "gpu_devices", lambda: ["0", "1"])
+    assert devices.resolve_device(a, "auto") == ("cuda", ["0", "1"])
+    assert devices.resolve_device(a, "cpu") == ("cpu", [])
+    info = devices.device_info("cpu")
     assert info["name"] == "cpu" and info["torch"]
 
 
@@ -51,28 +51,28 @@ def test_gpu_passthrough_only_when_asked(tmp_path: Path) -> None:
 
 def test_gpu_names_and_memory_from_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
     out = "0, NVIDIA H100 80GB HBM3, 81559\n1, NVIDIA H200, 143771\n"
-    monkeypatch.setattr(grade.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(devices.shutil, "which", lambda name: "/usr/bin/" + name)
     monkeypatch.setattr(
-        grade.subprocess, "run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, stdout=out)
+        devices.subprocess, "run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, stdout=out)
     )
     gpus = ["0", "1"]
-    grade._gpu_query.cache_clear()
+    devices._gpu_query.cache_clear()
     try:
-        assert grade.gpu_names(gpus) == {"0": "NVIDIA H100 80GB HBM3", "1": "NVIDIA H200"}
-        assert grade.gpu_memory(gpus) == {"0": 81559, "1": 143771}
+        assert devices.gpu_names(gpus) == {"0": "NVIDIA H100 80GB HBM3", "1": "NVIDIA H200"}
+        assert devices.gpu_memory(gpus) == {"0": 81559, "1": 143771}
     finally:
-        grade._gpu_query.cache_clear()  # no fake answer outlives this test
+        devices._gpu_query.cache_clear()  # no fake answer outlives this test
 
 
 def test_packing_note_when_capped_workers_outgrow_a_gpu() -> None:
     h100 = {"0": 81559, "1": 81559}
-    assert grade.packing_note(16, ["0", "1"], 8192, h100) == ""  # 8 x 8 GiB fit in 80 GB
-    note = grade.packing_note(16, ["0"], 8192, {"0": 81559})
+    assert devices.packing_note(16, ["0", "1"], 8192, h100) == ""  # 8 x 8 GiB fit in 80 GB
+    note = devices.packing_note(16, ["0"], 8192, {"0": 81559})
     assert "16 workers share each GPU" in note and "--jobs 9 " in note
-    assert "--jobs 18 " in grade.packing_note(24, ["0", "1"], 8192, h100)  # 12 per GPU
-    assert grade.packing_note(16, ["0"], 0, {"0": 81559}) == ""  # no cap: nothing to add up
-    assert grade.packing_note(16, ["0"], 8192, {}) == ""  # memory unknown (no nvidia-smi)
-    assert grade.packing_note(4, [], 8192, {}) == ""  # on the CPU
+    assert "--jobs 18 " in devices.packing_note(24, ["0", "1"], 8192, h100)  # 12 per GPU
+    assert devices.packing_note(16, ["0"], 0, {"0": 81559}) == ""  # no cap: nothing to add up
+    assert devices.packing_note(16, ["0"], 8192, {}) == ""  # memory unknown (no nvidia-smi)
+    assert devices.packing_note(4, [], 8192, {}) == ""  # on the CPU
 
 
 @pytest.mark.gpu
