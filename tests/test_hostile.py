@@ -84,6 +84,18 @@ def _uid_procs(uid: int = 65534) -> list[str]:
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GradedRun, Listener]]:
     base = tmp_path_factory.mktemp("hostile")
     home = make_home(base / "home")
+    # The hog and the fork bomb must meet their limits, not the cell's clock: near its limit
+    # the memory cgroup reclaims the kernel's file pages before it kills, and the 6 GB hog took
+    # 24 s to be killed on a quiet 2-core machine (a 15 s cell limit timed out in CI). Nothing
+    # here loops forever, so longer limits cost nothing.
+    toml = home / "assignments" / "intro_ann" / "assignment.toml"
+    toml.write_text(
+        toml.read_text().replace("cell_timeout = 15", "cell_timeout = 90")
+        .replace("submission_timeout = 150", "submission_timeout = 400")
+        .replace("memory_mb = 3072", "memory_mb = 2048")
+    )  # fmt: skip
+    limits = toml.read_text()
+    assert all(x in limits for x in ("= 90", "= 400", "memory_mb = 2048")), limits
     sol = home / "reference" / "intro_ann" / "solution.py"
     sol.write_text(f"# {REF_MARK}\n" + sol.read_text())
     instructor_home = base / "instructor"
