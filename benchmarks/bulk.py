@@ -31,6 +31,7 @@ from pathlib import Path
 from benchmarks.overhead import plain
 from graders.assignment import find_assignment
 from graders.discover import discover
+from graders.errors import default_jobs
 from graders.grade import Prepared, Settings, grade_many, prepare
 from graders.model import Report
 from graders.report import write_submission
@@ -79,7 +80,7 @@ async def grade_run(p: Prepared, folder: Path, out: Path, prestart: bool) -> dic
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10,40")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--jobs", type=int, default=default_jobs())
     ap.add_argument("--compare-prestart", action="store_true")
     ap.add_argument("--plain-at", type=int, default=40, help="0: skip plain nbclient")
     args = ap.parse_args()

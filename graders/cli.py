@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from .bundle import write_bundle
 from .cluster import grade_on_cluster
 from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
-from .errors import ExitCode, GraderError, UsageError
+from .errors import ExitCode, GraderError, UsageError, default_jobs, exit_codes_help
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
@@ -24,14 +23,7 @@ from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
 
-EXIT_CODES = """\
-exit codes:
-  0  single submission: every check passed; bulk: every submission was graded
-  1  single submission graded with points lost
-  2  usage or configuration error (bad arguments, broken assignment)
-  3  a submission could not be graded (not a notebook/module, unreadable)
-  4  harness or infrastructure failure
-"""
+EXIT_CODES = exit_codes_help()
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -86,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         "-j",
         type=int,
-        default=os.cpu_count() or 1,
+        default=default_jobs(),
         help="submissions graded at once (default: number of cores)",
     )
     g.add_argument("--force", action="store_true", help="regrade submissions already graded")
@@ -405,4 +397,4 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("grader: interrupted; finished reports are kept, rerun to resume", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED

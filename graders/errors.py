@@ -13,16 +13,39 @@ The exception tree (a student's wrong answer is never an exception; it is an out
 from __future__ import annotations
 
 import enum
+import os
 
 
 class ExitCode(enum.IntEnum):
-    """Exit codes of ``grader``; a contract for LMS pipelines (see README)."""
+    """Exit codes of ``grader``; a contract for LMS pipelines (the README's table and
+    ``grader --help`` are made from :data:`EXIT_MEANINGS`; a test keeps the README in step)."""
 
-    OK = 0  # single: every check passed; bulk: every submission graded
-    POINTS_LOST = 1  # single submission graded with points lost
-    USAGE = 2  # usage or configuration error
-    UNGRADABLE = 3  # a submission could not be graded
-    INTERNAL = 4  # harness or infrastructure failure
+    OK = 0
+    POINTS_LOST = 1
+    USAGE = 2
+    UNGRADABLE = 3
+    INTERNAL = 4
+    INTERRUPTED = 130  # as a shell reports Ctrl-C
+
+
+EXIT_MEANINGS = {
+    ExitCode.OK: "single submission: every check passed; bulk: every submission was graded",
+    ExitCode.POINTS_LOST: "single submission graded with points lost",
+    ExitCode.USAGE: "usage or configuration error (bad arguments, broken assignment or reference)",
+    ExitCode.UNGRADABLE: "a submission could not be graded (not a notebook/module, unreadable)",
+    ExitCode.INTERNAL: "harness or infrastructure failure",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); finished reports are kept, a rerun resumes",
+}
+
+
+def exit_codes_help() -> str:
+    """The exit-code table of ``grader --help``."""
+    return "exit codes:\n" + "".join(f"  {int(c):<3} {text}\n" for c, text in EXIT_MEANINGS.items())
+
+
+def default_jobs() -> int:
+    """Submissions graded at once unless told: one per core."""
+    return os.cpu_count() or 1
 
 
 class GraderError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .devices import device_info, gpu_names, resolve_device
 from .discover import Submission
-from .errors import AssignmentError, KernelStartError, UsageError
+from .errors import AssignmentError, KernelStartError, UsageError, default_jobs
 from .execute import KernelSession, ProbeResult, Source, execute_submission
 from .mistakes import Mistake, Results, diagnose, load_mistakes, mistake_results
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
@@ -37,7 +36,7 @@ class Settings:
     cache_dir: Path
     sandbox: str = "auto"
     device: str = "cpu"
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = field(default_factory=default_jobs)
     data_dir: Path | None = None
     public_only: bool = False
     force: bool = False
@@ -50,7 +49,7 @@ class Settings:
     @property
     def prestarting(self) -> bool:
         if self.prestart == "auto":
-            return self.jobs < (os.cpu_count() or 1)
+            return self.jobs < default_jobs()
         return self.prestart == "on"
 
 
