@@ -71,7 +71,7 @@ def decode(data: bytes, what: str = "the file") -> tuple[str | None, str, str]:
     except UnicodeDecodeError as exc:
         byte = data[exc.start]
         guess = ""
-        if 0x80 <= byte <= 0x9F or 0xA0 <= byte <= 0xFF:
+        if byte >= 0x80:  # what a one-byte Windows encoding writes for ü, é, “ ...
             char = bytes([byte]).decode("cp1252", errors="replace")
             guess = f" (it looks like Windows-1252 or Latin-1: byte 0x{byte:02x} is {char!r} there)"
         return None, "", f"{what} is not UTF-8 text{guess}. {RESAVE}"
