@@ -207,7 +207,9 @@ def _from_candidates(
         ident = _safe_id(f"{c.student}_{c.student_id}")
         sub = load_file(c.path, ident) if c.path.is_file() else _student_folder(c.path, skipped)
         sub.id = ident
-        sub.student, sub.student_id, sub.note = c.student, c.student_id, c.note
+        sub.student, sub.student_id = c.student, c.student_id
+        if c.note:  # the export's word first (latest of 3 files, late), then the file's own
+            sub.note = f"{c.note}; {sub.note}" if sub.note else c.note
         out.append(sub)
     return out
 

@@ -172,6 +172,15 @@ def test_ids_keep_letters_of_any_script(tmp_path: Path) -> None:
     assert len(ident.encode()) <= 120 and set(ident) == {"é"}
 
 
+def test_an_export_keeps_the_files_own_notes(tmp_path: Path) -> None:
+    arc = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(arc, "w") as zf:  # Canvas: a late resubmission saved with a BOM
+        zf.writestr("doejane_late_30414_1_hw.ipynb", _v4())
+        zf.writestr("doejane_late_30414_2_hw-1.ipynb", b"\xef\xbb\xbf" + _v4().encode())
+    (sub,) = discover([arc]).submissions
+    assert "marked late by Canvas" in sub.note and "byte-order mark" in sub.note, sub.note
+
+
 def test_skipped_entries_are_shown_inside_their_archive(tmp_path: Path) -> None:
     arc = tmp_path / "hw.zip"
     with zipfile.ZipFile(arc, "w") as zf:
