@@ -155,16 +155,23 @@ class CheckSuite:
         return CheckSuite(tuple(c for c in self.checks if not c.hidden), self.path, self.stubs)
 
 
-def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
-    """Import an assignment's ``checks.py`` and collect its checks in source order."""
-    spec = importlib.util.spec_from_file_location(f"grader_checks_{path.parent.name}", path)
+def import_assignment_file(path: Path, kind: str) -> Any:
+    """Import one of an assignment's Python files (``checks``, ``mistakes``) as a module; any
+    error in it is the assignment's, said with the file's name."""
+    spec = importlib.util.spec_from_file_location(f"grader_{kind}_{path.parent.name}", path)
     if spec is None or spec.loader is None:
-        raise AssignmentError(f"cannot load checks from {path}")
+        raise AssignmentError(f"cannot load {kind} from {path}")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
+    """Import an assignment's ``checks.py`` and collect its checks in source order."""
+    module = import_assignment_file(path, "checks")
 
     helpers = []
     pending: list[tuple[int, _Pending]] = []

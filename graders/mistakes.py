@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import Assignment
-from .checks import Check, CheckSuite, _function_source
+from .checks import Check, CheckSuite, _function_source, import_assignment_file
 from .errors import AssignmentError
 from .execute import ProbeResult, Source, execute_submission
 from .model import CheckResult, Outcome
@@ -83,14 +82,7 @@ def load_mistakes(path: Path, suite: CheckSuite) -> tuple[Mistake, ...]:
     """The mistakes in ``path`` (none when the file does not exist), in source order."""
     if not path.is_file():
         return ()
-    spec = importlib.util.spec_from_file_location(f"grader_mistakes_{path.parent.name}", path)
-    if spec is None or spec.loader is None:
-        raise AssignmentError(f"cannot load mistakes from {path}")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise AssignmentError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    module = import_assignment_file(path, "mistakes")
     pending = sorted(
         (v for v in vars(module).values() if isinstance(v, _Pending)),
         key=lambda p: p.func.__code__.co_firstlineno,
