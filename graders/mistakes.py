@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +34,7 @@ from .errors import AssignmentError
 from .execute import ProbeResult, Source, execute_submission
 from .model import CheckResult, Outcome
 from .reference import dump_results, load_results
+from .report import atomic_write
 from .sandbox import NoSandbox
 
 MISTAKES_FILE = "mistakes.py"
@@ -165,17 +164,13 @@ async def mistake_results(
     if path.is_file():
         try:
             raw = json.loads(path.read_text())
-            cached = {mid: load_results(json.dumps(r)) for mid, r in raw.items()}
+            cached = {mid: load_results(r) for mid, r in raw.items()}
             if all(m.id in cached for m in mistakes):
                 return cached
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError):  # a damaged entry (CodecError too)
             pass  # recomputed
     results = await run_mistakes(assignment, suite, mistakes, seed_for, device=device, data=data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(json.dumps({mid: json.loads(dump_results(r)) for mid, r in results.items()}))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps({mid: dump_results(r) for mid, r in results.items()}))
     return results
 
 

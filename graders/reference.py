@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from .checks import CheckSuite
 from .codec import CodecError, decode, encode
 from .errors import AssignmentError
 from .execute import RUNTIME_SOURCE, ProbeResult, Source, execute_submission
+from .report import atomic_write
 from .sandbox import NoSandbox
 
 
@@ -66,22 +66,21 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "grader"
 
 
-def dump_results(results: dict[str, ProbeResult]) -> str:
-    return json.dumps(
-        {
-            name: {
-                "kind": r.kind,
-                "value": encode(r.value) if r.kind == "value" else None,
-                "error": r.error,
-                "note": r.note,
-            }
-            for name, r in results.items()
+def dump_results(results: dict[str, ProbeResult]) -> dict[str, Any]:
+    """Probe results as JSON-ready data (values through the safe codec), for a cache file."""
+    return {
+        name: {
+            "kind": r.kind,
+            "value": encode(r.value) if r.kind == "value" else None,
+            "error": r.error,
+            "note": r.note,
         }
-    )
+        for name, r in results.items()
+    }
 
 
-def load_results(text: str) -> dict[str, ProbeResult]:
-    raw = json.loads(text)
+def load_results(raw: dict[str, Any]) -> dict[str, ProbeResult]:
+    """The inverse of :func:`dump_results`."""
     out = {}
     for name, r in raw.items():
         value = decode(r["value"]) if r["kind"] == "value" else None
@@ -132,7 +131,7 @@ async def reference_results(
     path = cache_dir / "reference" / f"{assignment.name}-{key}.json"
     if path.is_file():
         try:
-            cached = load_results(path.read_text())
+            cached = load_results(json.loads(path.read_text()))
             if all(c.name in cached for c in suite.checks):
                 return cached
         except (ValueError, KeyError, CodecError):
@@ -140,11 +139,7 @@ async def reference_results(
     probes = await run_reference(
         assignment, suite, seeds(assignment, suite), device=device, data=data
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(dump_results(probes))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(dump_results(probes)))
     return probes
 
 
