@@ -218,6 +218,13 @@ def _junk(rel: Path) -> bool:
     return any(part in JUNK or part.startswith(".") for part in rel.parts)
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file below ``folder``, sorted, without hidden and system files."""
+    return [
+        p for p in sorted(folder.rglob("*")) if p.is_file() and not _junk(p.relative_to(folder))
+    ]
+
+
 def _one_students(item: Path) -> bool:
     """A folder (or zip) of one student's work: one notebook or module, and beside it files
     and folders holding no other code (a PDF, images, data): its attachments."""
@@ -242,7 +249,7 @@ def _folder(
         subs.append(_student_folder(item, skipped, name or item.name))
         return
     for child in sorted(item.iterdir()):
-        if child.name in JUNK or child.name.startswith("."):
+        if _junk(Path(child.name)):
             skipped.append((str(child), "not a submission (system or hidden file)"))
         elif child.is_file() and child.suffix.lower() == ".zip" and tempdirs is not None:
             subs.extend(_unzip(child, skipped, tempdirs))
@@ -254,9 +261,7 @@ def _folder(
 
 def _student_folder(folder: Path, skipped: list[tuple[str, str]], name: str = "") -> Submission:
     ident = _safe_id(name or folder.name)
-    files = [
-        p for p in sorted(folder.rglob("*")) if p.is_file() and not _junk(p.relative_to(folder))
-    ]
+    files = _files(folder)
     for kind in CODE:
         found = [p for p in files if p.suffix.lower() == kind]
         if len(found) == 1:
@@ -303,22 +308,19 @@ def load_with_siblings(
     path: Path, exclude: tuple[Path, ...] = ()
 ) -> tuple[Submission, list[tuple[str, str]]]:
     """One notebook or module and the files beside it (as ``grader grade`` on its folder
-    would copy them), without other notebooks or modules and without ``exclude``."""
+    would copy them: helper modules and data), without other notebooks and ``exclude``."""
     sub = load_file(path)
     folder = path.parent
     skipped: list[tuple[str, str]] = []
     if not sub.gradable:
         return sub, skipped
     banned = [e.resolve() for e in exclude]
-    files = []
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder)
-        if not p.is_file() or _junk(rel) or p.suffix.lower() == ".ipynb":
-            continue
-        if p == path or any(b == p.resolve() or b in p.resolve().parents for b in banned):
-            continue
-        files.append(p)
-        if len(files) > MAX_EXTRA_FILES:
-            break
-    attach(sub, folder, files, skipped)
+    files = [
+        p
+        for p in _files(folder)
+        if p != path
+        and p.suffix.lower() != ".ipynb"
+        and not any(b == p.resolve() or b in p.resolve().parents for b in banned)
+    ]
+    attach(sub, folder, files[: MAX_EXTRA_FILES + 1], skipped)
     return sub, skipped
