@@ -105,11 +105,6 @@ def load_file(path: Path, ident: str | None = None) -> Submission:
     return sub
 
 
-def notebook_problem(data: bytes) -> str:
-    """Why these bytes are not a notebook we can run, or '' when they are."""
-    return notebook.read(data).problem
-
-
 def discover(inputs: list[Path]) -> Discovery:
     subs: list[Submission] = []
     skipped: list[tuple[str, str]] = []
