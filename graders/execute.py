@@ -648,6 +648,9 @@ class _OutputCollector:
         return truncate("".join(self.parts), self.limit)
 
 
+INVALID = "the check's result was not valid data"
+
+
 def _decode_reply(content: dict[str, Any]) -> ProbeResult:
     expr = (content.get("user_expressions") or {}).get("r") or {}
     payload = (expr.get("data") or {}).get(PAYLOAD_MIME) if expr.get("status") == "ok" else None
@@ -658,12 +661,15 @@ def _decode_reply(content: dict[str, Any]) -> ProbeResult:
     try:
         raw = json.loads(payload)
     except ValueError:
-        return ProbeResult("invalid", note="the check's result was not valid data")
-    if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
-        return ProbeResult("invalid", note="the check's result was not valid data")
-    kind = raw["kind"]
-    if kind == "cases":
+        return ProbeResult("invalid", note=INVALID)
+    if isinstance(raw, dict) and raw.get("kind") == "cases":
         return _decode_cases(raw.get("cases"))
+    return _decode_result(raw)
+
+
+def _decode_result(raw: Any) -> ProbeResult:
+    """One result the runtime sent: the probe's, or one case's."""
+    kind = raw.get("kind") if isinstance(raw, dict) else None
     if kind == "value":
         try:
             value = decode(json.dumps(raw.get("value")))
@@ -673,31 +679,28 @@ def _decode_reply(content: dict[str, Any]) -> ProbeResult:
     if kind == "missing":
         return ProbeResult("missing", note=str(raw.get("name", ""))[:100])
     if kind in ("error", "not_implemented"):
-        err = raw.get("error")
-        return ProbeResult(kind, error=_clean_error(err))
+        return ProbeResult(kind, error=_clean_error(raw.get("error")))
     if kind == "interrupted":
         return ProbeResult("timeout")
-    return ProbeResult("invalid", note="the check's result was not valid data")
+    return ProbeResult("invalid", note=INVALID)
 
 
 def _decode_cases(cases: Any) -> ProbeResult:
     """A probe that ran its cases one by one: the values of those that returned, and the
-    error of each that raised. Every case raising NotImplementedError is a stub left as is."""
+    result of each that did not (it raised, or sent something unreadable). Every case raising
+    NotImplementedError is a stub left as is."""
     if not isinstance(cases, dict) or not cases:
-        return ProbeResult("invalid", note="the check's result was not valid data")
+        return ProbeResult("invalid", note=INVALID)
     values: dict[str, Any] = {}
     failed: dict[str, ProbeResult] = {}
     for name, case in cases.items():
-        kind = case.get("kind") if isinstance(case, dict) else None
-        if kind == "value":
-            try:
-                values[str(name)] = decode(json.dumps(case.get("value")))
-            except CodecError as exc:
-                failed[str(name)] = ProbeResult("invalid", note=f"unreadable result: {exc}")
-        elif kind in ("error", "not_implemented"):
-            failed[str(name)] = ProbeResult(kind, error=_clean_error(case.get("error")))
-        else:
-            failed[str(name)] = ProbeResult("invalid", note="the case's result was not valid data")
+        r = _decode_result(case)
+        if r.kind == "value":
+            values[str(name)] = r.value
+        elif r.kind in ("error", "not_implemented", "invalid"):
+            failed[str(name)] = r
+        else:  # the runtime sends a case only as value, error or not_implemented
+            failed[str(name)] = ProbeResult("invalid", note=INVALID)
     if not values and all(f.kind == "not_implemented" for f in failed.values()):
         return ProbeResult("not_implemented", error=next(iter(failed.values())).error)
     return ProbeResult("value", value=values, failed_cases=failed)
