@@ -64,16 +64,17 @@ class Context:
         None when it raised. A stub that is not defined at all still fails the whole check."""
         if self.cases is None:
             self.cases = {}
+        key = str(name)
         try:
             value = func(*args, **kwargs)
-            self.cases[str(name)] = {"kind": "value", "value": _encode(value)}
+            self.cases[key] = {"kind": "value", "value": _encode(value)}
             return value
         except (Missing, KeyboardInterrupt):
             raise
         except NotImplementedError as exc:
-            self.cases[str(name)] = {"kind": "not_implemented", "error": _describe(exc)}
+            self.cases[key] = {"kind": "not_implemented", "error": _describe(exc)}
         except BaseException as exc:  # SystemExit too: the student's, not ours
-            self.cases[str(name)] = {"kind": "error", "error": _describe(exc)}
+            self.cases[key] = {"kind": "error", "error": _describe(exc)}
             if _out_of_memory(exc):
                 _free_memory()
         return None
