@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from .errors import ExitCode, GraderError, UsageError, default_jobs, exit_codes_
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
+from .providers import KERNEL_CHOICES
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
+from .zygote import close_all
 
 EXIT_CODES = exit_codes_help()
 
@@ -32,6 +35,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         default="auto",
         choices=["auto", "bwrap", "none"],
         help="kernel isolation; auto = bwrap where installed (default: auto)",
+    )
+    p.add_argument(
+        "--kernels",
+        default="auto",
+        choices=KERNEL_CHOICES,
+        help="zygote: fork each kernel from one that imported the heavy modules once per run "
+        "(bwrap as root); fresh: start each anew; auto: zygote where it works (default: auto)",
     )
     p.add_argument(
         "--cache-dir",
@@ -151,6 +161,7 @@ def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
     return Settings(
         cache_dir=(args.cache_dir or default_cache_dir()).resolve(),
         sandbox=args.sandbox,
+        kernels=args.kernels,
         device=args.device,
         data_dir=args.data_dir,
         **kw,
@@ -192,6 +203,8 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     note = packing_note(args.jobs, p.gpus, assignment.limits.gpu_memory_mb, gpu_memory(p.gpus))
     if note:
         print(note, file=sys.stderr)
+    if p.kernels_note:
+        print(f"note: {p.kernels_note}", file=sys.stderr)
     for entry in python_path()[1]:
         print(f"note: PYTHONPATH entry {entry} is not shown to the kernels: it holds (or lies "
               "inside) the assignments, the reference, the submissions or the reports",
@@ -370,6 +383,14 @@ async def _build(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+async def _closing(command: Awaitable[int]) -> int:
+    """Run a command; then stop the zygotes it started, however it ended."""
+    try:
+        return await command
+    finally:
+        await close_all()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -391,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = {"grade": _grade, "check": _check, "verify": _verify, "build": _build}[
             args.command
         ]
-        return int(asyncio.run(runner(args)))
+        return int(asyncio.run(_closing(runner(args))))
     except GraderError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return int(exc.exit_code)

@@ -7,7 +7,8 @@ The exception tree (a student's wrong answer is never an exception; it is an out
     ├── AssignmentError         a broken assignment, checks or reference -> exit 2
     ├── SandboxError            the sandbox cannot be set up here        -> exit 4
     └── HarnessError            the harness itself failed                -> exit 4
-        └── KernelStartError    a kernel could not start (environment, sandbox)
+        ├── KernelStartError    a kernel could not start (environment, sandbox)
+        └── KernelHostLost      the zygote a kernel was forked from died: regrade
 """
 
 from __future__ import annotations
@@ -73,3 +74,11 @@ class HarnessError(GraderError):
 class KernelStartError(HarnessError):
     """A kernel did not start: the machine's environment or sandbox, never the submission
     (no student code has run yet)."""
+
+
+class KernelHostLost(HarnessError):
+    """The zygote that a kernel was forked from died, and the kernel with it: not the
+    submission's doing, so the run grades that submission again on a new zygote."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"the process that forked the kernel stopped ({provider})")

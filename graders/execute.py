@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import ensure_async
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -36,7 +34,8 @@ from nbformat import NotebookNode
 from .assignment import Limits
 from .checks import Check
 from .codec import CodecError, decode
-from .errors import KernelStartError
+from .errors import KernelHostLost, KernelStartError
+from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
 from .sandbox import Cgroup, Sandbox, SandboxSpec
 
 SKIP_TAG = "skip-grading"
@@ -161,30 +160,6 @@ class Source:
         return cls((run,), (), {name: data})
 
 
-class SandboxedKernelManager(AsyncKernelManager):  # type: ignore[misc]
-    """A kernel manager whose kernel command runs inside a sandbox, over ipc."""
-
-    def configure(self, sandbox: Sandbox, spec: SandboxSpec, cgroup: Cgroup | None) -> None:
-        self._sandbox = sandbox
-        self._spec = spec
-        self._cgroup = cgroup
-        self.transport = "ipc"
-        self.ip = str(spec.runtime / "k")
-        self.connection_file = str(spec.runtime / "kernel.json")
-        # Signals would go to the sandbox's outer process and kill it (findings, pitfall 9).
-        if self.kernel_spec is not None:
-            self.kernel_spec.interrupt_mode = "message"
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return self._sandbox.wrap(list(cmd), self._spec, self._cgroup)
-
-    def write_connection_file(self, **kwargs: Any) -> None:
-        super().write_connection_file(**kwargs)
-        if self._sandbox.uid is not None:  # uid 65534 must read it (findings, pitfall 1)
-            os.chown(self.connection_file, self._sandbox.uid, self._sandbox.uid)
-
-
 class _CappedClient(NotebookClient):  # type: ignore[misc]
     """nbclient keeps every byte of output (500 MB in RAM for a 500 MB print); we don't."""
 
@@ -271,8 +246,10 @@ class KernelSession:
         data: Path | None,
         preload: Sequence[str] = (),
         gpu: str | None = None,
+        provider: KernelProvider = FRESH,
     ) -> None:
         self.sandbox = sandbox
+        self.provider = provider
         self.gpu = gpu
         self.preload = tuple(m for m in preload if re.fullmatch(r"[A-Za-z_][\w.]*", m))
         self.limits = limits
@@ -286,7 +263,7 @@ class KernelSession:
         self._killed_for: str | None = None
         self._dead = False
         self.start_seconds = 0.0  # how long the last start took
-        self._dir = Path(tempfile.mkdtemp(prefix="grader-"))
+        self._dir = make_session_dir(provider, gpu)
         self.work = self._dir / "w"
         self.runtime = self._dir / "r"
         self.work.mkdir()
@@ -359,8 +336,7 @@ class KernelSession:
                 self.events.append(
                     f"no cgroup available: {memory} and the number of processes not at all"
                 )
-        km = SandboxedKernelManager()
-        km.configure(self.sandbox, spec, self._cgroup)
+        km = await self.provider.manager(self.sandbox, spec, self._cgroup)
         self._km = km
         env = self.sandbox.env(spec)
         client = _CappedClient(
@@ -387,7 +363,11 @@ class KernelSession:
                 await km.start_kernel(env=env, cwd=str(self.work), stdout=log, stderr=log)
             await client.async_start_new_kernel_client()
             await self._execute_quiet(PRELUDE, timeout=self.limits.startup_timeout)
+        except KernelHostLost:
+            raise
         except Exception as exc:
+            if self.provider.host_lost(km):
+                raise KernelHostLost(self.provider.describe()) from exc
             why = str(exc) or type(exc).__name__
             tail = self.log_tail()
             hint = start_hint(tail)
@@ -470,13 +450,17 @@ class KernelSession:
                 await ensure_async(self._km.cleanup_resources())
             except Exception:
                 pass
-            self._km = None
+            released, self._km = self._km, None
+        else:
+            released = None
         if self._cgroup is not None:
             peak = self._cgroup.peak_bytes()
             if peak is not None:
                 self.peak_memory = max(self.peak_memory, peak)
             await self._cgroup.remove()
             self._cgroup = None
+        if released is not None:  # its processes are gone with the cgroup: the uid is free
+            self.provider.release(released)
 
     async def close(self) -> None:
         try:
@@ -507,6 +491,10 @@ class KernelSession:
                 continue
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg["content"]  # type: ignore[no-any-return]
+
+    def host_lost(self) -> bool:
+        """The kernel died because the zygote it was forked from died."""
+        return self._km is not None and self.provider.host_lost(self._km)
 
     async def _alive(self) -> bool:
         return bool(not self._dead and self._km is not None and await self._km.is_alive())
@@ -741,12 +729,15 @@ async def execute_submission(
     gpu: str | None = None,
     gate: Callable[[Check, ProbeResult], bool] | None = None,
     session: KernelSession | None = None,
+    provider: KernelProvider = FRESH,
 ) -> Execution:
     """Run the cells, then the probes; never raises for anything the submission does.
     ``gate`` says whether a probe's result passes its check: a check whose prerequisites
     (``depends``) did not pass is skipped. Without a gate (the reference) every check runs.
     ``session``: a kernel started ahead of time (fresh: no code but the harness's has run in
-    it); it is given this submission's files, used, and killed like any other."""
+    it); it is given this submission's files, used, and killed like any other.
+    Raises :class:`KernelHostLost` when the zygote that forked the kernel died (the
+    submission did not cause it; the caller grades it again)."""
     ex = Execution()
     t0 = time.monotonic()
     deadline = t0 + limits.submission_timeout
@@ -754,7 +745,7 @@ async def execute_submission(
     ok_cells: list[int] = []
 
     if session is None:
-        session = KernelSession(sandbox, limits, data, preload, gpu)
+        session = KernelSession(sandbox, limits, data, preload, gpu, provider)
     async with session as ks:
 
         async def restart(reason: str) -> bool:
@@ -793,6 +784,8 @@ async def execute_submission(
             if rec.status in ("ok", "error"):
                 ok_cells.append(i)
             elif rec.status in ("died", "timeout") and not await ks._alive():
+                if ks.host_lost():
+                    raise KernelHostLost(ks.provider.describe())
                 alive = await restart(f"cell {i + 1}: {ks.death_reason()}")
         t1 = time.monotonic()
         ex.timings["cells"] = t1 - t0 - ex.timings["kernel_start"]
@@ -832,6 +825,8 @@ async def execute_submission(
             if res.kind == "died":
                 crashed.add(chk.stub)
             if res.kind in ("died", "timeout") and not await ks._alive():
+                if ks.host_lost():
+                    raise KernelHostLost(ks.provider.describe())
                 alive = await restart(f"check {chk.name!r}: {res.note or ks.death_reason()}")
         ex.timings["checks"] = time.monotonic() - t1
         ex.events.extend(e for e in ks.events if e not in ex.events)

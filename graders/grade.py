@@ -16,10 +16,11 @@ from .checks import Check, CheckSuite
 from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .devices import device_info, gpu_names, resolve_device
 from .discover import Submission
-from .errors import AssignmentError, KernelStartError, UsageError, default_jobs
+from .errors import AssignmentError, KernelHostLost, KernelStartError, UsageError, default_jobs
 from .execute import KernelSession, ProbeResult, Source, execute_submission
 from .mistakes import Mistake, Results, diagnose, load_mistakes, mistake_results
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
+from .providers import KernelProvider
 from .reference import (
     cache_key,
     library_versions,
@@ -29,6 +30,7 @@ from .reference import (
 )
 from .sandbox import Cgroup, Sandbox, get_sandbox, protect
 from .score import evaluate, summary_line
+from .zygote import choose_kernels
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Settings:
     # there are more cores than workers: starting a kernel is CPU work, and on a machine
     # whose cores are all grading it only competes with them; measured in benchmarks/bulk.py).
     prestart: str = "auto"
+    # How kernels start: "zygote" (forked from a process that imported the heavy modules once
+    # per run), "fresh" (one new sandboxed process each), or "auto" (zygote where it works).
+    kernels: str = "auto"
 
     @property
     def prestarting(self) -> bool:
@@ -72,6 +77,8 @@ class Prepared:
     signatures: dict[str, str] = field(default_factory=dict)
     mistakes: tuple[Mistake, ...] = ()  # known mistakes, and their probes' results
     mistake_results: Results = field(default_factory=dict)
+    kernels: KernelProvider = field(default_factory=KernelProvider)
+    kernels_note: str = ""  # why --kernels auto chose fresh kernels
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -80,7 +87,11 @@ class Prepared:
 
     def new_session(self, gpu: str | None) -> KernelSession:
         a = self.assignment
-        return KernelSession(self.sandbox, a.limits, self.data, a.heavy_imports, gpu)
+        return KernelSession(self.sandbox, a.limits, self.data, a.heavy_imports, gpu, self.kernels)
+
+    async def close(self) -> None:
+        """End of the run: stop the zygotes."""
+        await self.kernels.close()
 
     def inputs_key(self, sub: Submission) -> str:
         """Changes whenever a regrade could change this submission's report."""
@@ -174,7 +185,12 @@ async def prepare(
 
 
 def _with_signatures(p: Prepared) -> Prepared:
-    """The stubs' signatures from the template, for messages about calls that do not fit."""
+    """The stubs' signatures from the template, for messages about calls that do not fit;
+    and the kernel provider."""
+    a = p.assignment
+    p.kernels, p.kernels_note = choose_kernels(
+        p.settings.kernels, p.sandbox, a.limits, p.data, a.heavy_imports
+    )
     try:
         p.signatures = notebook.signatures(p.assignment.template.read_bytes(), p.assignment.stubs)
     except OSError:
@@ -218,7 +234,7 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
         score=0.0,
         max_score=p.suite.total_points,
         device=dict(device_info(p.device)),
-        sandbox=p.sandbox.describe(),
+        sandbox=f"{p.sandbox.describe()}; {p.kernels.describe()}",
         data="synthetic" if p.synthetic_data else ("real" if p.data else "none"),
     )
 
@@ -233,7 +249,8 @@ async def grade_submission(
 ) -> Report:
     """Grade one submission. ``use_depends=False`` runs every check even when its
     prerequisites fail (``grader verify`` uses it to reach every check on the template).
-    ``session``: a fresh kernel started ahead for it (see :func:`grade_many`)."""
+    ``session``: a fresh kernel started ahead for it (see :func:`grade_many`). Raises
+    :class:`KernelHostLost` when the zygote its kernel came from died."""
     if gpu is None and p.gpus:
         gpu = p.gpus[0]
     report = _base_report(p, sub)
@@ -266,7 +283,10 @@ async def grade_submission(
             gpu=gpu,
             gate=gate if use_depends else None,
             session=session,
+            provider=p.kernels,
         )
+    except KernelHostLost:
+        raise  # not the submission's doing: the caller grades it again
     except Exception as exc:  # the harness failed, not the student
         report.status = Status.ERROR
         report.reason = f"{type(exc).__name__}: {exc}"
@@ -374,7 +394,12 @@ async def grade_many(
         session: KernelSession | None = None
         try:
             session, note = await take_session(gpu) if sub.gradable else (None, "")
-            report = await grade_submission(p, sub, gpu, session=session)
+            try:
+                report = await grade_submission(p, sub, gpu, session=session)
+            except KernelHostLost as exc:  # once more, on a new zygote; then an error
+                await session.close() if session is not None else None
+                session, note = None, f"{exc}; graded again from the start"
+                report = await grade_submission(p, sub, gpu)
             if note:
                 report.events.insert(0, note)
         except Exception as exc:  # a harness bug on one submission never stops the run

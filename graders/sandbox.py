@@ -21,11 +21,13 @@ import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .assignment import Limits, search_roots
 from .errors import SandboxError, UsageError
 
 WORK_MOUNT = "/submission"
+ZYGOTE_SCRIPT = "/opt/grader-zygote/zygote_child.py"
 DATA_MOUNT = "/data"
 NOBODY = 65534
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -363,7 +365,13 @@ class Bubblewrap(Sandbox):
     def data_path(self, spec: SandboxSpec) -> str | None:
         return DATA_MOUNT if spec.data else None
 
-    def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]:
+    def wrap(
+        self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None, zygote: Any = None
+    ) -> list[str]:
+        """The kernel's command line; ``zygote`` (a :class:`graders.zygote.ZygoteMounts`):
+        the line of a zygote that forks kernels instead (see that module)."""
+        if zygote is not None and not self.rootful:
+            raise SandboxError("a zygote needs bubblewrap as root")
         venv = Path(sys.prefix)
         base = Path(sys.base_prefix)
         ro = sorted({str(venv), str(base), *python_path()[0]}, key=len)
@@ -371,14 +379,20 @@ class Bubblewrap(Sandbox):
             ro += [p for p in library_path() if p not in ro]
         passwd = spec.runtime / "passwd"
         group = spec.runtime / "group"
-        passwd.write_text(f"student:x:{NOBODY}:{NOBODY}:student:{WORK_MOUNT}:/bin/sh\n")
-        group.write_text(f"student:x:{NOBODY}:\n")
+        kid = NOBODY if zygote is None else 1000  # a forked kernel is uid 1000 in its userns
+        nobody = f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n"
+        passwd.write_text(
+            f"student:x:{kid}:{kid}:student:{WORK_MOUNT}:/bin/sh\n" + (nobody if zygote else "")
+        )
+        group.write_text(f"student:x:{kid}:\n" + (f"nogroup:x:{NOBODY}:\n" if zygote else ""))
         tmp_bytes = spec.limits.tmp_mb * 1024 * 1024
 
         cmd = ["env", "-i", *(cgroup.join_prefix() if cgroup else []), self.bwrap]
         if self.rootful:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
             cmd += ["--cap-add", "CAP_SETPCAP"]
+            if zygote is not None:  # for the root pre-step below only; setpriv drops it
+                cmd += ["--cap-add", "CAP_SYS_ADMIN"]
         else:
             cmd += ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY)]
         cmd += [
@@ -386,7 +400,8 @@ class Bubblewrap(Sandbox):
             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--hostname", "sandbox", "--clearenv",
         ]  # fmt: skip
-        for key, value in self.env(spec).items():
+        env = {**self.env(spec), **(zygote.env if zygote is not None else {})}
+        for key, value in env.items():
             cmd += ["--setenv", key, value]
         # The private /tmp first: binds below it (the ipc folder) must land on top of it.
         cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
@@ -430,7 +445,17 @@ class Bubblewrap(Sandbox):
         cmd += ["--bind", str(spec.runtime), str(spec.runtime)]
         if spec.data is not None:
             cmd += ["--ro-bind", str(spec.data), DATA_MOUNT]
+        if zygote is not None:  # every kernel's folders, and the zygote's program
+            mount = Path(ZYGOTE_SCRIPT)
+            cmd += ["--bind", str(zygote.slots), str(zygote.slots)]
+            cmd += ["--perms", "0755", "--dir", str(mount.parent.parent)]
+            cmd += ["--perms", "0755", "--dir", str(mount.parent)]
+            cmd += ["--ro-bind", str(zygote.script), str(mount)]
         cmd += ["--remount-ro", "/", "--chdir", WORK_MOUNT, "--"]
+        if zygote is not None:
+            # bwrap covers /proc/irq and /proc/bus read-only; in a nested user namespace those
+            # covers are locked, and a locked cover makes the kernel refuse a fresh procfs
+            cmd += ["/bin/sh", "-c", 'umount /proc/irq && umount /proc/bus && exec "$@"', "sh"]
         if self.rootful:
             cmd += [
                 "setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
