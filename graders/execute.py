@@ -336,7 +336,13 @@ class KernelSession:
                 self.events.append(
                     f"no cgroup available: {memory} and the number of processes not at all"
                 )
-        km = await self.provider.manager(self.sandbox, spec, self._cgroup)
+        try:
+            km = await self.provider.manager(self.sandbox, spec, self._cgroup)
+        except KernelStartError as exc:  # the zygote did not start
+            hint = start_hint(str(exc))
+            raise KernelStartError(
+                f"the kernel did not start ({exc})" + (f". {hint}" if hint else "")
+            ) from exc
         self._km = km
         env = self.sandbox.env(spec)
         client = _CappedClient(

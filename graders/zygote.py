@@ -164,6 +164,13 @@ class Zygote:
             why = msg.get("error") or tail or "no answer"
             raise KernelStartError(f"the zygote did not start: {why}")
         self.failed_imports = [str(x) for x in msg.get("failed_imports", [])]
+        broken = [f for f in self.failed_imports if f.startswith("ipykernel.kernelapp:")]
+        if broken:  # no kernel could start from it: say why once, now
+            await self.stop()
+            why = broken[0].removeprefix("ipykernel.kernelapp: ")
+            raise KernelStartError(
+                f"the zygote cannot start kernels (import ipykernel.kernelapp: {why})"
+            )
 
     def _first_message(self, timeout: float) -> dict[str, Any]:
         assert self.ctl is not None
@@ -344,12 +351,18 @@ class ZygoteProvider(KernelProvider):
         self.started = 0  # zygotes started in this run
         _LIVE.append(self)
         self._all_slots: list[Path] = []
+        self._dead: list[Zygote] = []
 
     def session_root(self, gpu: str | None) -> str | None:
         return str(self._slots(gpu).slots)
 
     def _slots(self, gpu: str | None) -> Zygote:
+        """The zygote new sessions of ``gpu`` belong to (made, not started, here): a new one
+        when the last one died."""
         z = self._zygotes.get(gpu)
+        if z is not None and z.proc is not None and not z.alive():
+            self._dead.append(z)  # stopped at close; its sessions are graded again
+            z = None
         if z is None:
             folder = Path(tempfile.mkdtemp(prefix="z-", dir=self._root))
             work, runtime = folder / "w", folder / "r"
@@ -364,10 +377,6 @@ class ZygoteProvider(KernelProvider):
     async def zygote(self, gpu: str | None) -> Zygote:
         async with self._lock:
             z = self._slots(gpu)
-            if z.proc is not None and not z.alive():
-                await z.stop()  # it died: its children died with it
-                del self._zygotes[gpu]
-                raise KernelHostLost(self.describe())
             if z.proc is None:
                 await z.start()
                 self.started += 1
@@ -387,6 +396,8 @@ class ZygoteProvider(KernelProvider):
                 self.broken = str(exc)
         if self.broken:
             return await super().manager(sandbox, spec, cgroup)
+        if spec.runtime.parent.parent != z.slots:  # a session of a zygote that has died
+            raise KernelHostLost(self.describe())
         km = ZygoteKernelManager()
         km.configure(sandbox, spec, cgroup)
         km.provider = self
@@ -405,7 +416,7 @@ class ZygoteProvider(KernelProvider):
             km.uid = None  # type: ignore[attr-defined]
 
     async def close(self) -> None:
-        for z in list(self._zygotes.values()):
+        for z in [*self._zygotes.values(), *self._dead]:
             await z.stop()
         self._zygotes.clear()
         for slots in self._all_slots:
@@ -414,10 +425,12 @@ class ZygoteProvider(KernelProvider):
         if self in _LIVE:
             _LIVE.remove(self)
 
+    describe_ok = "kernels forked from a zygote, one host uid each"
+
     def describe(self) -> str:
         if self.broken:
             return f"a fresh kernel per submission (the zygote did not start: {self.broken[:300]})"
-        return "kernels forked from a zygote, one host uid each"
+        return self.describe_ok
 
 
 def zygote_unavailable(sandbox: Sandbox) -> str:

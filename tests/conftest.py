@@ -155,6 +155,7 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     args = ["grade", "intro_ann", str(submissions), str(exports / "canvas.zip"),
             str(exports / "moodle.zip"), str(exports / "gradescope.zip"),
             "--out", str(out), "-j", "2", "--prestart", "on"]  # fmt: skip
+    (home / "grade-args.json").write_text(json.dumps(args))  # for a rerun with other options
     proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     yield GradedRun(home, cache, out, proc, reports)

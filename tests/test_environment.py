@@ -17,10 +17,22 @@ from graders import sandbox
 from graders.assignment import Limits
 from graders.errors import KernelStartError
 from graders.execute import KernelSession
+from graders.providers import KernelProvider
 from graders.sandbox import Bubblewrap, SandboxSpec, python_path
+from graders.zygote import ZygoteProvider, zygote_unavailable
 from tests.conftest import ROOT, GradedRun, run_grader
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
+
+
+def _provider(kernels: str) -> KernelProvider:
+    if kernels == "fresh":
+        return KernelProvider()
+    bwrap = sandbox.get_sandbox("bwrap")
+    if why := zygote_unavailable(bwrap):
+        pytest.skip(f"no zygote here: {why}")
+    assert isinstance(bwrap, Bubblewrap)
+    return ZygoteProvider(bwrap, Limits(), None, ("numpy",))
 
 
 def _pythonpath() -> list[str]:
@@ -73,7 +85,10 @@ def test_gpu_kernel_gets_the_loader_cache_and_library_path(
 
 @needs_bwrap
 @pytest.mark.kernel
-def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("kernels", ["fresh", "zygote"])
+def test_sandboxed_kernel_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernels: str
+) -> None:
     """One real kernel in bubblewrap, pinned to "GPU 0" (no GPU needed: nothing imports CUDA):
     a package only on $PYTHONPATH imports, the checkout on $PYTHONPATH stays invisible, and a
     library only on $LD_LIBRARY_PATH loads, as the NVIDIA driver's libcuda.so must."""
@@ -99,12 +114,17 @@ def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     )
 
     async def run() -> str:
-        async with KernelSession(sandbox.get_sandbox("bwrap"), Limits(), None, gpu="0") as ks:
-            ks.place_files({})
-            await ks.start()
-            rec = await ks.run_cell(0, code)
-            assert rec.status == "ok", rec
-            return rec.output
+        provider = _provider(kernels)
+        try:
+            bwrap = sandbox.get_sandbox("bwrap")
+            async with KernelSession(bwrap, Limits(), None, gpu="0", provider=provider) as ks:
+                ks.place_files({})
+                await ks.start()
+                rec = await ks.run_cell(0, code)
+                assert rec.status == "ok", rec
+                return rec.output
+        finally:
+            await provider.close()
 
     out = asyncio.run(run())
     assert "answer 42" in out
@@ -114,20 +134,28 @@ def test_sandboxed_kernel_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 @needs_bwrap
 @pytest.mark.kernel
-def test_kernel_that_cannot_start_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("kernels", ["fresh", "zygote"])
+def test_kernel_that_cannot_start_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernels: str
+) -> None:
     """A broken environment (here: ipykernel without pyzmq) is reported with the kernel's own
     words and what to do, at once, instead of an empty "kernel died" per submission."""
-    site = tmp_path / "broken"
-    site.mkdir()
-    (site / "ipykernel_launcher.py").write_text(
+    site = tmp_path / "broken" / "ipykernel"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text(
         "raise ModuleNotFoundError(\"No module named 'zmq'\")  # ipykernel without pyzmq\n"
     )
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), *_pythonpath()]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site.parent), *_pythonpath()]))
 
     async def run() -> None:
-        async with KernelSession(sandbox.get_sandbox("bwrap"), Limits(), None) as ks:
-            ks.place_files({})
-            await ks.start()
+        provider = _provider(kernels)
+        try:
+            bwrap = sandbox.get_sandbox("bwrap")
+            async with KernelSession(bwrap, Limits(), None, provider=provider) as ks:
+                ks.place_files({})
+                await ks.start()
+        finally:
+            await provider.close()
 
     with pytest.raises(KernelStartError, match=r"did not start .*No module named 'zmq'.*lacks a"):
         asyncio.run(asyncio.wait_for(run(), 60))
@@ -163,6 +191,8 @@ def test_run_stops_when_no_kernel_can_start_and_a_rerun_grades_them(
         "1",
         "--prestart",
         "off",
+        "--kernels",
+        "fresh",  # a zygote's kernels do not run ipykernel_launcher
     ]
     path = os.pathsep.join([str(broken), *_pythonpath()])
     first = run_grader(args, graded.home, graded.cache, env_extra={"PYTHONPATH": path})
@@ -173,7 +203,7 @@ def test_run_stops_when_no_kernel_can_start_and_a_rerun_grades_them(
     assert len(tried) == 3
     assert all(json.loads(r.read_text())["status"] == "error" for r in tried)
 
-    again = run_grader([*args[:-4], "--jobs", "2"], graded.home, graded.cache)
+    again = run_grader([*args[:-6], "--jobs", "2"], graded.home, graded.cache)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already graded" not in again.stderr
     scores = {r.parent.name: json.loads(r.read_text())["score"] for r in out.glob("*/report.json")}

@@ -10,7 +10,7 @@ import pytest
 
 from graders.report import RENDER_FAILED
 from tests import scenarios
-from tests.conftest import ROOT, GradedRun
+from tests.conftest import ROOT, GradedRun, run_grader
 
 pytestmark = pytest.mark.kernel
 VALUE = re.compile(r"expected [-\d(\[]")  # "expected 0.5", "expected (3,)", "expected [1"
@@ -376,3 +376,36 @@ def test_kernels_started_ahead_served_submissions(graded: GradedRun) -> None:
     # graded, and gave the same results (every assertion above holds for them)
     ahead = [s for s, r in graded.reports.items() if "kernel_start_ahead" in r["timings"]]
     assert len(ahead) >= len(graded.reports) // 2, ahead
+
+
+def _verdicts(report: dict) -> dict:  # type: ignore[type-arg]
+    """Everything about a report that must not depend on how its kernel started."""
+    return {
+        "status": report["status"],
+        "score": report["score"],
+        "tests": [(t["name"], t["outcome"], t["score"]) for t in report["tests"]],
+        "cells": [
+            (c["index"], c["status"], (c["error"] or {}).get("type")) for c in report["cells"]
+        ],
+        "mistakes": [t.get("mistake") for t in report["tests"]],
+    }
+
+
+def test_fresh_and_zygote_kernels_give_identical_reports(graded: GradedRun, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The scenario set graded again with one fresh kernel per submission: every score,
+    outcome, cell status and named mistake is the same as the zygote's."""
+    kernels = {r["sandbox"].split("; ")[-1] for r in graded.reports.values()}
+    if kernels != {"kernels forked from a zygote, one host uid each"}:
+        pytest.skip(f"the scenario run did not use a zygote here: {kernels}")
+    out = tmp_path / "fresh"
+    args = json.loads((graded.home / "grade-args.json").read_text())
+    args[args.index("--out") + 1] = str(out)
+    proc = run_grader([*args, "--kernels", "fresh"], graded.home, graded.cache)
+    assert proc.returncode == graded.proc.returncode, proc.stderr[-3000:]
+    fresh = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    assert sorted(fresh) == sorted(graded.reports)
+    assert {r["sandbox"].split("; ")[-1] for r in fresh.values()} == {
+        "a fresh kernel per submission"
+    }
+    differ = [s for s in fresh if _verdicts(fresh[s]) != _verdicts(graded.reports[s])]
+    assert differ == [], {s: (_verdicts(fresh[s]), _verdicts(graded.reports[s])) for s in differ}

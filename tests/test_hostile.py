@@ -17,6 +17,9 @@ from build_template import STUBS, notebook, write  # type: ignore[import-not-fou
 from make_examples import CORRECT  # type: ignore[import-not-found]
 from nbformat.v4 import new_code_cell
 
+from graders.providers import FRESH
+from graders.sandbox import get_sandbox
+from graders.zygote import UidPool, ZygoteProvider, zygote_unavailable
 from tests.conftest import GradedRun, make_home, run_grader
 
 pytestmark = [
@@ -80,9 +83,16 @@ def _uid_procs(uid: int = 65534) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="session")
-def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GradedRun, Listener]]:
-    base = tmp_path_factory.mktemp("hostile")
+@pytest.fixture(scope="session", params=["fresh", "zygote"])
+def hostile(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[tuple[GradedRun, Listener]]:
+    """The whole suite runs once per kernel provider: one bubblewrap per kernel, and kernels
+    forked from a zygote."""
+    kernels = request.param
+    if kernels == "zygote" and (why := zygote_unavailable(get_sandbox("bwrap"))):
+        pytest.skip(f"no zygote here: {why}")
+    base = tmp_path_factory.mktemp(f"hostile-{kernels}")
     home = make_home(base / "home")
     # The hog and the fork bomb must meet their limits, not the cell's clock: near its limit
     # the memory cgroup reclaims the kernel's file pages before it kills, and the 6 GB hog took
@@ -212,7 +222,7 @@ json.loads = lambda *a, **k: {"kind": "value", "value": 1.0}
     os.environ["GRADER_TEST_SECRET"] = ENV_MARK  # run_grader passes os.environ on
     try:
         proc = run_grader(
-            ["grade", "intro_ann", str(subs), "--out", str(out), "-j", "2"],
+            ["grade", "intro_ann", str(subs), "--out", str(out), "-j", "2", "--kernels", kernels],
             home,
             base / "cache",
         )
@@ -229,6 +239,9 @@ def test_run_completes_and_correct_is_unaffected(hostile: tuple[GradedRun, Liste
     assert run.proc.returncode == 0, run.proc.stderr[-3000:]
     assert len(run.reports) == 14
     assert run.reports["correct"]["score"] == 100
+    kernels = "zygote" if "zygote" in run.out.parent.name else "fresh"
+    described = {r["sandbox"].split("; ")[-1] for r in run.reports.values()}
+    assert described == {ZygoteProvider.describe_ok if kernels == "zygote" else FRESH.describe()}
 
 
 def test_no_secret_in_any_output_file(hostile: tuple[GradedRun, Listener]) -> None:
@@ -318,6 +331,8 @@ def test_forged_reports_and_prints_change_nothing(hostile: tuple[GradedRun, List
 
 def test_nothing_left_running(hostile: tuple[GradedRun, Listener]) -> None:
     assert _uid_procs() == []
+    pool = UidPool()  # a forked kernel's own host uid
+    assert [p for uid in range(pool.first, pool.first + 64) for p in _uid_procs(uid)] == []
     for ctl in ("memory", "pids"):
         d = Path("/sys/fs/cgroup") / ctl / "grader"
         if d.is_dir():
@@ -328,5 +343,5 @@ def test_work_dir_disk_use_is_capped(hostile: tuple[GradedRun, Listener]) -> Non
     r = hostile[0].reports["disk_filler"]
     out = r["cells"][1]["output"]
     assert "stopped after" in out and "No space left on device" in out, out
-    assert int(out.split()[2]) < 64
+    assert int(out.split()[2]) <= 64  # work_mb = 64 (a fresh kernel's start-up wrote 96 KB)
     assert r["score"] == 100
