@@ -97,14 +97,15 @@ except Exception as exc:
     print("FAILED:", type(exc).__name__, exc)
 PY
 
-section "grade the examples on the CPU and on $DEVICE (exit 3: frank's notebook is broken on purpose)"
-for run in "cpu:cpu" "dev:$DEVICE"; do
-  name=${run%%:*} dev=${run#*:}
+section "grade the examples on the CPU and on $DEVICE, with zygote and fresh kernels (exit 3: frank's notebook is broken on purpose)"
+for run in "cpu:cpu:auto" "dev:$DEVICE:auto" "devfresh:$DEVICE:fresh"; do
+  name=${run%%:*} rest=${run#*:}
+  dev=${rest%%:*} kernels=${rest#*:}
   t=$(date +%s.%N)
   "$PY" -m graders grade intro_ann examples/submissions --out "$OUT/examples-$name" \
-    --device "$dev" --jobs 6 >"$OUT/examples-$name.txt" 2>&1
+    --device "$dev" --kernels "$kernels" --jobs 6 >"$OUT/examples-$name.txt" 2>&1
   rc=$?
-  echo "$dev: exit $rc, $("$PY" -c "import time; print(round(time.time() - $t, 1))") s for the examples"
+  echo "$dev ($kernels kernels): exit $rc, $("$PY" -c "import time; print(round(time.time() - $t, 1))") s for the examples"
   [ -f "$OUT/examples-$name/gradebook.csv" ] || tail -20 "$OUT/examples-$name.txt"
 done
 "$PY" - "$OUT" "$DEVICE" <<'PY'
@@ -124,7 +125,11 @@ for rep in sorted((out / "examples-cpu").glob("*/report.json")):
           f"cpu {fm(cpu):5.2f} s, {device} {fm(gpu):5.2f} s | whole submission cpu "
           f"{cpu['execution_time']:5.1f} s, {device} {gpu['execution_time']:5.1f} s | {gpu['device']}")
     same &= cpu["score"] == gpu["score"]
-print(f"scores equal on the CPU and {device} ({n} submissions):", same and n > 0)
+    fresh = out / "examples-devfresh" / rep.parent.name / "report.json"
+    fresh_score = json.loads(fresh.read_text())["score"] if fresh.exists() else None
+    print(f"{'':18s} {device} with fresh kernels {fresh_score} | kernels: {gpu['sandbox']}")
+    same &= fresh_score == gpu["score"]
+print(f"scores equal on the CPU and {device}, zygote and fresh ({n} submissions):", same and n > 0)
 PY
 
 section "GPU memory: over the cap gets a clear outcome; the next submission on that GPU starts clean"

@@ -353,6 +353,11 @@ class ZygoteProvider(KernelProvider):
         self._all_slots: list[Path] = []
         self._dead: list[Zygote] = []
 
+    def __reduce__(self) -> tuple[type[KernelProvider], tuple[()]]:
+        """A zygote does not travel: a Dask worker that receives the run's settings grades
+        each submission it gets with fresh kernels."""
+        return KernelProvider, ()
+
     def session_root(self, gpu: str | None) -> str | None:
         return str(self._slots(gpu).slots)
 
