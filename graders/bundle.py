@@ -21,7 +21,7 @@ from .checks import Check, CheckSuite, Visibility
 from .codec import decode, encode
 from .compare import AllClose, Comparator, Exact, Within
 from .errors import AssignmentError
-from .execute import ProbeResult
+from .kernel_results import ProbeKind, ProbeResult
 from .mistakes import Mistake, Results
 
 CHECKS_FILE = "checks.json"
@@ -80,7 +80,7 @@ def write_bundle(
     expected = {}
     for c in public:
         r = reference[c.name]
-        if r.kind != "value":
+        if r.kind != ProbeKind.VALUE:
             raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
         expected[c.name] = encode(r.value)
     (dest / EXPECTED_FILE).write_text(json.dumps(expected))
@@ -98,7 +98,7 @@ def _write_mistakes(
         mine = {
             name: encode(r.value)
             for name, r in results.get(m.id, {}).items()
-            if name in public and r.kind == "value" and not r.failed_cases
+            if name in public and r.kind == ProbeKind.VALUE and not r.failed_cases
         }
         if mine:
             out.append({**m.shown(), "stub": m.stub, "results": mine})
@@ -115,7 +115,7 @@ def load_bundle_mistakes(root: Path) -> tuple[tuple[Mistake, ...], Results]:
         for m in raw
     )
     results = {
-        m["id"]: {n: ProbeResult("value", value=decode(v)) for n, v in m["results"].items()}
+        m["id"]: {n: ProbeResult(ProbeKind.VALUE, value=decode(v)) for n, v in m["results"].items()}
         for m in raw
     }
     return mistakes, results
@@ -146,4 +146,4 @@ def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
 
 def load_expected(root: Path) -> dict[str, ProbeResult]:
     raw = json.loads((root / EXPECTED_FILE).read_text())
-    return {name: ProbeResult("value", value=decode(text)) for name, text in raw.items()}
+    return {name: ProbeResult(ProbeKind.VALUE, value=decode(text)) for name, text in raw.items()}

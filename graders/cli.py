@@ -18,6 +18,7 @@ from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
 from .errors import ExitCode, GraderError, UsageError, default_jobs, exit_codes_help
 from .grade import Prepared, Settings, grade_many, grade_submission, prepare
+from .kernel_results import ProbeKind
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .providers import KERNEL_CHOICES
@@ -320,13 +321,13 @@ async def _verify_reference_runs(p: Prepared) -> list[str]:
     other = await run_reference(a, p.suite, moved_seeds, **opts)
     for c in p.suite.checks:
         first, second, moved = p.reference.get(c.name), again.get(c.name), other.get(c.name)
-        if not (first and second and first.kind == second.kind == "value"):
+        if not (first and second and first.kind == second.kind == ProbeKind.VALUE):
             continue
         if not c.compare(first.value, second.value, c.label).passed:
             problems.append(f"{c.name!r} is not deterministic: two reference runs disagree")
         same = (
             moved is not None
-            and moved.kind == "value"
+            and moved.kind == ProbeKind.VALUE
             and c.compare(first.value, moved.value, c.label).passed
         )
         if c.hidden and same:

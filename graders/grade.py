@@ -17,7 +17,8 @@ from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
 from .devices import device_info, gpu_names, resolve_device
 from .discover import Submission
 from .errors import AssignmentError, KernelHostLost, KernelStartError, UsageError, default_jobs
-from .execute import KernelSession, ProbeResult, Source, execute_submission
+from .execute import Source, execute_submission
+from .kernel_results import ProbeResult
 from .mistakes import Mistake, Results, diagnose, load_mistakes, mistake_results
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
 from .providers import KernelProvider
@@ -30,6 +31,7 @@ from .reference import (
 )
 from .sandbox import Cgroup, Sandbox, get_sandbox, protect
 from .score import evaluate, summary_line
+from .session import KernelSession
 from .zygote import choose_kernels
 
 

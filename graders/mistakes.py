@@ -31,7 +31,8 @@ from typing import Any
 from .assignment import Assignment
 from .checks import Check, CheckSuite, _function_source, import_assignment_file
 from .errors import AssignmentError
-from .execute import ProbeResult, Source, execute_submission
+from .execute import Source, execute_submission
+from .kernel_results import ProbeKind, ProbeResult
 from .model import CheckResult, Outcome
 from .reference import dump_results, load_results
 from .report import atomic_write
@@ -177,7 +178,12 @@ async def mistake_results(
 def matches(check: Check, mine: ProbeResult | None, got: ProbeResult) -> bool:
     """Does the student's result equal this mistake's, by the check's own comparator? Cases:
     every case the student returned must match (and at least one)."""
-    if mine is None or mine.kind != "value" or got.kind != "value" or mine.failed_cases:
+    if (
+        mine is None
+        or mine.kind != ProbeKind.VALUE
+        or got.kind != ProbeKind.VALUE
+        or mine.failed_cases
+    ):
         return False
     if check.cases or got.failed_cases:
         if not isinstance(mine.value, dict) or not isinstance(got.value, dict) or not got.value:
@@ -239,7 +245,7 @@ def verify_mistakes(
     problems = []
     for m in mistakes:
         mine = results.get(m.id, {})
-        raised = [n for n in m.checks if mine.get(n) is None or mine[n].kind != "value"]
+        raised = [n for n in m.checks if mine.get(n) is None or mine[n].kind != ProbeKind.VALUE]
         if raised:
             problems.append(
                 f"mistake {m.id!r} gives no value on {raised[0]!r}: it cannot be recognised there"

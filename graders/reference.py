@@ -20,7 +20,9 @@ from .assignment import Assignment
 from .checks import CheckSuite
 from .codec import CodecError, decode, encode
 from .errors import AssignmentError
-from .execute import RUNTIME_SOURCE, ProbeResult, Source, execute_submission
+from .execute import Source, execute_submission
+from .kernel_results import ProbeKind, ProbeResult
+from .kernel_setup import RUNTIME_SOURCE
 from .report import atomic_write
 from .sandbox import NoSandbox
 
@@ -71,7 +73,7 @@ def dump_results(results: dict[str, ProbeResult]) -> dict[str, Any]:
     return {
         name: {
             "kind": r.kind,
-            "value": encode(r.value) if r.kind == "value" else None,
+            "value": encode(r.value) if r.kind == ProbeKind.VALUE else None,
             "error": r.error,
             "note": r.note,
         }
@@ -85,7 +87,7 @@ def load_results(raw: dict[str, Any]) -> dict[str, ProbeResult]:
     for name, r in raw.items():
         value = decode(r["value"]) if r["kind"] == "value" else None
         out[name] = ProbeResult(
-            r["kind"], value=value, error=r.get("error"), note=r.get("note", "")
+            ProbeKind(r["kind"]), value=value, error=r.get("error"), note=r.get("note", "")
         )
     return out
 
@@ -144,4 +146,4 @@ async def reference_results(
 
 
 def reference_failures(results: dict[str, Any]) -> list[str]:
-    return [name for name, r in results.items() if r.kind != "value"]
+    return [name for name, r in results.items() if r.kind != ProbeKind.VALUE]

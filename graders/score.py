@@ -14,7 +14,7 @@ import numpy as np
 from .checks import Check
 from .codec import Opaque
 from .compare import Verdict, as_numeric
-from .execute import ProbeResult
+from .kernel_results import ProbeKind, ProbeResult
 from .model import CheckResult, Outcome
 
 
@@ -88,9 +88,9 @@ MEMORY_ADVICE = {
 def failure_text(check: Check, got: ProbeResult, signature: str = "") -> str:
     """What the student reads when the stub raised (or is still the template's stub)."""
     stub = check.stub
-    if got.kind == "not_implemented":
+    if got.kind == ProbeKind.NOT_IMPLEMENTED:
         return f"`{stub}` is not implemented yet: it still raises NotImplementedError."
-    if got.kind != "error":
+    if got.kind != ProbeKind.ERROR:
         return f"This could not be run: {got.note or 'no result'}."
     if check.feedback == "none":
         return f"`{stub}` raised an exception on inputs that are not shown."
@@ -125,37 +125,37 @@ def evaluate(
         )
 
     stub = check.stub
-    if got.kind == "missing":
+    if got.kind == ProbeKind.MISSING:
         name = got.note or stub
         return result(
             Outcome.MISSING,
             f"`{name}` is not defined. Define it in your notebook "
             "(if you did, look for an error in the cell that defines it).",
         )
-    if got.kind == "not_implemented":
+    if got.kind == ProbeKind.NOT_IMPLEMENTED:
         return result(Outcome.MISSING, failure_text(check, got))
-    if got.kind == "error":
+    if got.kind == ProbeKind.ERROR:
         shown_error = got.error if check.feedback != "none" else None
         return result(Outcome.ERROR, failure_text(check, got, signature), error=shown_error)
-    if got.kind == "timeout":
+    if got.kind == ProbeKind.TIMEOUT:
         return result(
             Outcome.TIMEOUT,
             f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
             "Look for a loop that never ends.",
         )
-    if got.kind == "died" and got.note.startswith("an earlier check"):
+    if got.kind == ProbeKind.NOT_RERUN:
         return result(Outcome.ERROR, f"Not run: {got.note}.")
-    if got.kind == "died":
+    if got.kind == ProbeKind.DIED:
         return result(
             Outcome.ERROR,
             f"The kernel died while running `{stub}` ({got.note}). "
             "Large allocations or a crash in your code can do this.",
         )
-    if got.kind == "skipped":
+    if got.kind == ProbeKind.SKIPPED:
         return result(Outcome.SKIPPED, f"Not run: {got.note}.")
-    if got.kind != "value":
+    if got.kind != ProbeKind.VALUE:
         return result(Outcome.ERROR, f"This check could not be run: {got.note}.")
-    if ref is None or ref.kind != "value":
+    if ref is None or ref.kind != ProbeKind.VALUE:
         return result(
             Outcome.ERROR,
             "The grader could not compute the expected result for this check. "
@@ -226,7 +226,7 @@ def _evaluate_cases(
         if raised is not None:
             entry.update(passed=False, outcome=_case_outcome(raised).value)
             entry["message"] = failure_text(check, raised, signature)
-            first_error = first_error or (raised.error if raised.kind == "error" else None)
+            first_error = first_error or (raised.error if raised.kind == ProbeKind.ERROR else None)
         else:
             verdict = (
                 check.compare(exp, got[case], check.label)
@@ -264,7 +264,7 @@ def _evaluate_cases(
 
 
 def _case_outcome(raised: ProbeResult) -> Outcome:
-    return Outcome.MISSING if raised.kind == "not_implemented" else Outcome.ERROR
+    return Outcome.MISSING if raised.kind == ProbeKind.NOT_IMPLEMENTED else Outcome.ERROR
 
 
 def summary_line(tests: list[CheckResult], score: float, max_score: float) -> str:

@@ -262,6 +262,15 @@ def preload() -> list[str]:
                 __import__("matplotlib.pyplot")
         except Exception as exc:
             failed.append(f"{name}: {type(exc).__name__}: {exc}")
+    torch = sys.modules.get("torch")
+    if torch is not None:  # an optimizer's first step imports ~870 modules (torch._dynamo)
+        try:
+            p = torch.nn.Parameter(torch.zeros(2))
+            for opt in (torch.optim.Adam([p], lr=0.1), torch.optim.SGD([p], lr=0.1)):
+                p.grad = torch.ones(2)
+                opt.step()
+        except Exception as exc:
+            failed.append(f"torch.optim warm-up: {type(exc).__name__}: {exc}")
     return failed
 
 

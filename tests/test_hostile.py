@@ -31,7 +31,7 @@ REF_MARK = "REFERENCE-SECRET-6f1d2c"
 OTHER_MARK = "OTHER-STUDENT-SECRET-91ab"
 ENV_MARK = "HOST-ENV-SECRET-77e0"
 HOME_MARK = "INSTRUCTOR-HOME-SECRET-c3d4"
-HARNESS_MARK = "class _CappedClient"  # in graders/execute.py, never sent to a kernel
+HARNESS_MARK = "class CappedClient"  # in graders/capture.py, never sent to a kernel
 MARKS = (REF_MARK, OTHER_MARK, ENV_MARK, HOME_MARK, HARNESS_MARK)
 
 
@@ -116,7 +116,7 @@ def hostile(
     other = base / "other_class"
     other.mkdir()
     (other / "victim.py").write_text(f"# {OTHER_MARK}\n")
-    harness = Path(__file__).resolve().parent.parent / "graders" / "execute.py"
+    harness = Path(__file__).resolve().parent.parent / "graders" / "capture.py"
     listener = Listener()
 
     steal = f"""

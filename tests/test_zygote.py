@@ -123,7 +123,7 @@ def test_a_child_reaches_neither_its_sibling_nor_the_zygote() -> None:
                 host = {
                     "a_uid": _host_uid(a),
                     "b_uid": _host_uid(b),
-                    "a_alive": await a._alive(),
+                    "a_alive": await a.alive(),
                     "zygote_alive": provider._zygotes[None].alive(),
                     "evil": (a.runtime / "evil").exists(),
                     "b_folder": b.runtime.parent.name,
