@@ -7,13 +7,13 @@ bounded by the submission's deadline. See :mod:`graders.session` for the kernel 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
 
+from . import clock
 from .assignment import Limits
 from .checks import Check
 from .errors import KernelHostLost
@@ -97,7 +97,7 @@ async def execute_submission(
         await run.cells()
         await run.probes(checks, gate, lambda c: {"seed": seed_for[c.name], "device": device})
         run.ex.events.extend(e for e in session.events if e not in run.ex.events)
-    run.ex.timings["total"] = time.monotonic() - run.t0
+    run.ex.timings["total"] = clock.now() - run.t0
     if session.peak_memory:
         run.ex.timings["peak_memory_mb"] = session.peak_memory / 2**20
     return run.ex
@@ -111,7 +111,7 @@ class _Run:
         self.limits = limits
         self.ks = ks
         self.ex = Execution()
-        self.t0 = time.monotonic()
+        self.t0 = clock.now()
         self.deadline = self.t0 + limits.submission_timeout
         self.restarts = 0
         self.ok_cells: list[int] = []  # cells that ran (ok or error): run again on a restart
@@ -125,7 +125,7 @@ class _Run:
         else:
             ks.place_files(files)
             await ks.start()
-        self.ex.timings["kernel_start"] = time.monotonic() - self.t0
+        self.ex.timings["kernel_start"] = clock.now() - self.t0
 
     async def recover(self, where: str, note: str = "") -> None:
         """After a death or a hard timeout: restart and re-run the cells that ran, if the
@@ -135,7 +135,7 @@ class _Run:
         if self.ks.host_lost():
             raise KernelHostLost(self.ks.provider.describe())
         reason = f"{where}: {note or self.ks.death_reason()}"
-        if self.restarts >= self.limits.max_restarts or time.monotonic() > self.deadline:
+        if self.restarts >= self.limits.max_restarts or clock.now() > self.deadline:
             self.ex.events.append(f"{reason}; not restarted (restart limit reached)")
             self.alive = False
             return
@@ -147,12 +147,12 @@ class _Run:
             await self.ks.run_cell(i, self.source.cells[i])
 
     async def cells(self) -> None:
-        t = time.monotonic()
+        t = clock.now()
         for i, code in enumerate(self.source.cells):
             if i in self.source.skipped or not code.strip() or not self.alive:
                 self.ex.cells.append(CellRecord(i, CellStatus.SKIPPED))
                 continue
-            if time.monotonic() > self.deadline:
+            if clock.now() > self.deadline:
                 self.ex.timed_out = True
                 self.ex.cells.append(CellRecord(i, CellStatus.SKIPPED))
                 continue
@@ -162,7 +162,7 @@ class _Run:
                 self.ok_cells.append(i)
             elif rec.status in (CellStatus.DIED, CellStatus.TIMEOUT):
                 await self.recover(f"cell {i + 1}")
-        self.ex.timings["cells"] = time.monotonic() - t
+        self.ex.timings["cells"] = clock.now() - t
 
     def _not_run(self, chk: Check, failed_deps: list[str], crashed: set[str]) -> ProbeResult | None:
         """Why a check's probe does not run (its prerequisites, the kernel, the clock)."""
@@ -174,7 +174,7 @@ class _Run:
             return ProbeResult(ProbeKind.NOT_RERUN, note=note)
         if not self.alive:
             return ProbeResult(ProbeKind.SKIPPED, note="the kernel could not be restarted")
-        if self.deadline - time.monotonic() <= 0:
+        if self.deadline - clock.now() <= 0:
             self.ex.timed_out = True
             return ProbeResult(ProbeKind.SKIPPED, note="the submission ran out of time")
         return None
@@ -185,7 +185,7 @@ class _Run:
         gate: Callable[[Check, ProbeResult], bool] | None,
         ctx_for: Callable[[Check], dict[str, object]],
     ) -> None:
-        t = time.monotonic()
+        t = clock.now()
         crashed: set[str] = set()  # stubs whose check killed the kernel: not run again
         passed: dict[str, bool] = {}
         for chk in checks:
@@ -194,9 +194,7 @@ class _Run:
             if skipped is not None:
                 self.ex.probes[chk.name] = skipped
                 continue
-            timeout = min(
-                chk.timeout or self.limits.check_timeout, self.deadline - time.monotonic()
-            )
+            timeout = min(chk.timeout or self.limits.check_timeout, self.deadline - clock.now())
             res = await self.ks.probe(chk, ctx_for(chk), timeout)
             self.ex.probes[chk.name] = res
             if gate is not None:
@@ -205,7 +203,7 @@ class _Run:
                 crashed.add(chk.stub)
             if res.kind in (ProbeKind.DIED, ProbeKind.TIMEOUT):
                 await self.recover(f"check {chk.name!r}", res.note)
-        self.ex.timings["checks"] = time.monotonic() - t
+        self.ex.timings["checks"] = clock.now() - t
 
 
 def _ranges(idx: list[int]) -> str:
