@@ -290,10 +290,8 @@ async def grade_submission(
     except KernelHostLost:
         raise  # not the submission's doing: the caller grades it again
     except Exception as exc:  # the harness failed, not the student
-        report.status = Status.ERROR
-        report.reason = f"{type(exc).__name__}: {exc}"
-        report.start_failed = isinstance(exc, KernelStartError)
-        report.output = "The grader failed on this submission; this is not your fault."
+        _failed(report, f"{type(exc).__name__}: {exc}")
+        report.start_error = str(exc) if isinstance(exc, KernelStartError) else ""
         report.execution_time = time.monotonic() - start
         return report
     report.tests = [
@@ -410,10 +408,10 @@ async def grade_many(
             report = error_report(p, sub, f"{type(exc).__name__}: {exc}")
         finally:
             slots.put_nowait(gpu)
-        if report.start_failed:
+        if report.start_error:
             failed += 1
             if not started and failed >= min(STOP_AFTER, gradable):
-                stop = report.reason
+                stop = report.start_error
         elif sub.gradable:
             started += 1
         reports.append(report)
@@ -432,14 +430,17 @@ async def grade_many(
     if stop:
         raise KernelStartError(
             f"no kernel could start, so grading stopped after {failed} submission(s) (a rerun "
-            f"grades them again): {stop.removeprefix('KernelStartError: ')}"
+            f"grades them again): {stop}"
         )
     return reports
 
 
 def error_report(p: Prepared, sub: Submission, reason: str) -> Report:
     """The report of a submission the harness failed on (status error, exit code 4)."""
-    report = _base_report(p, sub)
+    return _failed(_base_report(p, sub), reason)
+
+
+def _failed(report: Report, reason: str) -> Report:
     report.status = Status.ERROR
     report.reason = reason
     report.output = "The grader failed on this submission; this is not your fault."

@@ -79,8 +79,9 @@ class Report:
     cells: list[dict[str, Any]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    # Not in report.json: the kernel could not start (the machine's fault, not the student's).
-    start_failed: bool = field(default=False, compare=False)
+    # Not in report.json: why the kernel could not start (the machine's fault, not the
+    # student's); "" when it started. The run stops when the first kernels all fail.
+    start_error: str = field(default="", compare=False)
 
     @property
     def all_passed(self) -> bool:

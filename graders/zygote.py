@@ -126,6 +126,7 @@ class Zygote:
         self.ctl: socket.socket | None = None
         self._send = threading.Lock()
         self.failed_imports: list[str] = []
+        self.spawned = 0  # kernels forked so far
 
     @property
     def log_path(self) -> Path:
@@ -215,6 +216,7 @@ class Zygote:
             ready, g_pid = _recv_cred(mine)
             if ready.get("stage") != "ready" or g_pid <= 0:
                 raise KernelStartError(f"the zygote's child failed: {ready.get('error', ready)}")
+            self.spawned += 1
             return g_pid
 
     async def stop(self) -> None:

@@ -184,12 +184,14 @@ def test_a_dead_zygote_costs_a_regrade_not_a_grade(
         provider = p.kernels
 
         async def kill_it() -> None:
-            while None not in provider._zygotes or not provider._zygotes[None].alive():
-                await asyncio.sleep(0.2)
-            await asyncio.sleep(6)  # the kernel is in its 12 s cell by now
-            proc = provider._zygotes[None].proc
-            assert proc is not None
-            os.killpg(proc.pid, signal.SIGKILL)
+            # once the zygote has forked the kernel (a kill during its boot would be a start
+            # failure, not this test), give the kernel time to reach its 12 s cell
+            while None not in provider._zygotes or not provider._zygotes[None].spawned:
+                await asyncio.sleep(0.1)
+            zygote = provider._zygotes[None]
+            await asyncio.sleep(4)
+            assert zygote.proc is not None
+            os.killpg(zygote.proc.pid, signal.SIGKILL)
 
         killer = asyncio.ensure_future(kill_it())
         try:
