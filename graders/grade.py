@@ -138,11 +138,11 @@ async def prepare(
     if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
         suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
         known, known_results = bundle.load_bundle_mistakes(assignment.root)
-        return _with_signatures(Prepared(
+        return _with_kernels(_with_signatures(Prepared(
             assignment, suite, bundle.load_expected(assignment.root),
             get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
             device, gpus, gpu_names(gpus), mistakes=known, mistake_results=known_results,
-        ))  # fmt: skip
+        )))  # fmt: skip
     full = assignment.load_checks()
     suite = full.public() if settings.public_only else full
     if assignment.reference_dir is None:
@@ -162,19 +162,21 @@ async def prepare(
             f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
             f"({first.kind}: {why}); run `grader verify {assignment.name}`"
         )
-    prepared = _with_signatures(
-        Prepared(
-            assignment,
-            suite,
-            ref,
-            get_sandbox(settings.sandbox),
-            settings,
-            data,
-            synthetic,
-            seeds(assignment, full),
-            device,
-            gpus,
-            gpu_names(gpus),
+    prepared = _with_kernels(
+        _with_signatures(
+            Prepared(
+                assignment,
+                suite,
+                ref,
+                get_sandbox(settings.sandbox),
+                settings,
+                data,
+                synthetic,
+                seeds(assignment, full),
+                device,
+                gpus,
+                gpu_names(gpus),
+            )
         )
     )
     # Known mistakes run on the CPU too, through the same probes, cached with the reference.
@@ -186,13 +188,17 @@ async def prepare(
     return prepared
 
 
-def _with_signatures(p: Prepared) -> Prepared:
-    """The stubs' signatures from the template, for messages about calls that do not fit;
-    and the kernel provider."""
+def _with_kernels(p: Prepared) -> Prepared:
+    """The kernel provider the settings and this machine allow (``--kernels``)."""
     a = p.assignment
     p.kernels, p.kernels_note = choose_kernels(
         p.settings.kernels, p.sandbox, a.limits, p.data, a.heavy_imports
     )
+    return p
+
+
+def _with_signatures(p: Prepared) -> Prepared:
+    """The stubs' signatures from the template, for messages about calls that do not fit."""
     try:
         p.signatures = notebook.signatures(p.assignment.template.read_bytes(), p.assignment.stubs)
     except OSError:
@@ -397,7 +403,8 @@ async def grade_many(
             try:
                 report = await grade_submission(p, sub, gpu, session=session)
             except KernelHostLost as exc:  # once more, on a new zygote; then an error
-                await session.close() if session is not None else None
+                if session is not None:
+                    await session.close()
                 session, note = None, f"{exc}; graded again from the start"
                 report = await grade_submission(p, sub, gpu)
             if note:

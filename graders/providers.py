@@ -55,8 +55,6 @@ class SandboxedKernelManager(AsyncKernelManager):  # type: ignore[misc]
 class KernelProvider:
     """Fresh kernels: one sandboxed process each (the default, and the fallback)."""
 
-    name = "fresh"
-
     def session_root(self, gpu: str | None) -> str | None:
         """The folder a session makes its own folder in (None: the system's temp dir)."""
         return None

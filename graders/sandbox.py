@@ -60,6 +60,15 @@ def gpu_nodes(index: str) -> list[str]:
     return out
 
 
+def chown_tree(folder: Path, uid: int) -> None:
+    """``folder`` and everything in it belong to ``uid`` (the kernel's); links are not
+    followed."""
+    os.chown(folder, uid, uid)
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
 _protected: set[Path] = set()
 
 

@@ -33,7 +33,7 @@ from .errors import KernelHostLost, KernelStartError
 from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, decode_reply
 from .kernel_setup import PRELUDE, gpu_cap_code, start_hint
 from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
-from .sandbox import Cgroup, Sandbox, SandboxSpec
+from .sandbox import Cgroup, Sandbox, SandboxSpec, chown_tree
 
 SKIP_TAG = "skip-grading"
 PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"
@@ -114,11 +114,8 @@ class KernelSession:
     def _hand_over(self) -> None:
         """The kernel's uid owns its work and runtime folders (when it differs from ours)."""
         if self.sandbox.uid is not None:
-            for root, dirs, names in os.walk(self._dir):
-                for n in [*dirs, *names]:
-                    os.chown(os.path.join(root, n), self.sandbox.uid, self.sandbox.uid)
             for d in (self.work, self.runtime):
-                os.chown(d, self.sandbox.uid, self.sandbox.uid)
+                chown_tree(d, self.sandbox.uid)
 
     async def start(self) -> None:
         """Start (or restart) the kernel and install the runtime."""

@@ -41,10 +41,18 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from .assignment import Limits
 from .errors import KernelHostLost, KernelStartError, SandboxError
 from .providers import KernelProvider, SandboxedKernelManager
-from .sandbox import NOBODY, WORK_MOUNT, ZYGOTE_SCRIPT, Bubblewrap, Cgroup, Sandbox, SandboxSpec
+from .sandbox import (
+    NOBODY,
+    WORK_MOUNT,
+    ZYGOTE_SCRIPT,
+    Bubblewrap,
+    Cgroup,
+    Sandbox,
+    SandboxSpec,
+    chown_tree,
+)
 
 CHILD_SCRIPT = Path(__file__).with_name("zygote_child.py")
-SCRIPT_MOUNT = ZYGOTE_SCRIPT
 KID = 1000  # the kernel's uid inside its own user namespace
 # Host uids for kernels, one per live kernel: above systemd's container range and below 2^31,
 # so that no real user or container has them. GRADER_ZYGOTE_UIDS=first:count changes it.
@@ -89,6 +97,15 @@ class UidPool:
             f.close()
 
 
+def _message(raw: bytes) -> dict[str, Any]:
+    """A message from the zygote or a child: a JSON object, or {} for anything else."""
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _recv_cred(sock: socket.socket) -> tuple[dict[str, Any], int]:
     """One message, and its sender's pid as the kernel translated it into our namespace."""
     msg, ancillary, _, _ = sock.recvmsg(65536, socket.CMSG_SPACE(12))
@@ -96,11 +113,7 @@ def _recv_cred(sock: socket.socket) -> tuple[dict[str, Any], int]:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
             pid = struct.unpack("3i", data[:12])[0]
-    try:
-        parsed = json.loads(msg) if msg else {}
-    except ValueError:
-        parsed = {}
-    return (parsed if isinstance(parsed, dict) else {}), pid
+    return _message(msg), pid
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,6 @@ class Zygote:
         os.chmod(self.slots, 0o711)  # a child passes through to its own folder, never lists
         self.ctl: socket.socket | None = None
         self._send = threading.Lock()
-        self.failed_imports: list[str] = []
         self.spawned = 0  # kernels forked so far
 
     @property
@@ -148,7 +160,7 @@ class Zygote:
             "GRADER_ZYGOTE_FD": str(theirs.fileno()),
             "GRADER_ZYGOTE_PRELOAD": ",".join(self.preload),
         }
-        argv = [sys.executable, SCRIPT_MOUNT]
+        argv = [sys.executable, ZYGOTE_SCRIPT]
         cmd = self.sandbox.wrap(
             argv, self.spec, self.cgroup, zygote=ZygoteMounts(self.slots, CHILD_SCRIPT, env)
         )
@@ -164,8 +176,8 @@ class Zygote:
             await self.stop()
             why = msg.get("error") or tail or "no answer"
             raise KernelStartError(f"the zygote did not start: {why}")
-        self.failed_imports = [str(x) for x in msg.get("failed_imports", [])]
-        broken = [f for f in self.failed_imports if f.startswith("ipykernel.kernelapp:")]
+        failed = [str(x) for x in msg.get("failed_imports", [])]
+        broken = [f for f in failed if f.startswith("ipykernel.kernelapp:")]
         if broken:  # no kernel could start from it: say why once, now
             await self.stop()
             why = broken[0].removeprefix("ipykernel.kernelapp: ")
@@ -176,12 +188,7 @@ class Zygote:
     def _first_message(self, timeout: float) -> dict[str, Any]:
         assert self.ctl is not None
         ready, _, _ = select.select([self.ctl], [], [], timeout)
-        raw = self.ctl.recv(65536) if ready else b""
-        try:
-            msg = json.loads(raw) if raw else {}
-        except ValueError:
-            msg = {}
-        return msg if isinstance(msg, dict) else {}
+        return _message(self.ctl.recv(65536) if ready else b"")
 
     def spawn(self, spec: SandboxSpec, connection_file: str, cgroup: Cgroup, uid: int) -> int:
         """Fork a kernel for ``spec``'s folders; return the host pid of its pid 1. Blocking
@@ -209,7 +216,7 @@ class Zygote:
                 with open(f"/proc/{c_pid}/{kind}_map", "w") as f:
                     f.write(f"{KID} {uid} 1")
             for folder in (spec.runtime, spec.work):  # the kernel's own uid owns them
-                _chown_tree(folder, uid)
+                chown_tree(folder, uid)
             for d in cgroup.dirs:
                 (d / "cgroup.procs").write_text(str(c_pid))
             mine.send(b'{"go": true}')
@@ -232,13 +239,6 @@ class Zygote:
         if self.cgroup is not None:
             await self.cgroup.remove()
             self.cgroup = None
-
-
-def _chown_tree(folder: Path, uid: int) -> None:
-    os.chown(folder, uid, uid)
-    for root, dirs, files in os.walk(folder):
-        for name in [*dirs, *files]:
-            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
 
 class HostProcess:
@@ -328,8 +328,6 @@ async def close_all() -> None:
 class ZygoteProvider(KernelProvider):
     """One zygote per GPU index (or one for the CPU), started on first use and started again
     when it dies."""
-
-    name = "zygote"
 
     def __init__(
         self,
