@@ -39,7 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from .assignment import Limits
-from .errors import KernelHostLost, KernelStartError, SandboxError
+from .errors import KernelHostLost, KernelStartError, SandboxError, UsageError
 from .providers import KernelProvider, SandboxedKernelManager
 from .sandbox import (
     NOBODY,
@@ -471,7 +471,7 @@ def choose_kernels(
         return KernelProvider(), ""
     why = zygote_unavailable(sandbox)
     if why and choice == "zygote":
-        raise SandboxError(f"--kernels zygote cannot work here: {why}; use --kernels fresh")
+        raise UsageError(f"--kernels zygote cannot work here: {why}; use --kernels fresh")
     if why:
         return KernelProvider(), f"fresh kernels: {why}"
     assert isinstance(sandbox, Bubblewrap)
