@@ -5,9 +5,9 @@ Inside the kernel, probe results are encoded as JSON in which numeric arrays app
 with ``json.loads`` and ``numpy.frombuffer`` on a whitelist of dtypes: data only, never pickle,
 never code. Anything malformed raises :class:`CodecError`.
 
-The encoder half lives in ``graders/runtime.py`` (it runs inside the kernel, where this
-package is not importable); this module is the trusted decoder plus an encoder for the
-harness's own use and tests.
+The encoder lives in ``graders/runtime.py`` (it runs inside the kernel, where this package
+is not importable); this module is the trusted decoder, and encodes the harness's own values
+(the reference cache) with that same encoder.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ from typing import Any
 
 import numpy as np
 
-ARRAY_KEY = "__ndarray__"
-OPAQUE_KEY = "__opaque__"
-TUPLE_KEY = "__tuple__"
+from .runtime import ARRAY_KEY, OPAQUE_KEY, TUPLE_KEY, encode_value
 
 # Only plain numeric dtypes may cross; object, void and string dtypes never do.
 ALLOWED_DTYPES = frozenset(
@@ -128,32 +126,12 @@ def decode(text: str | bytes) -> Any:
 
 
 def encode(value: Any) -> str:
-    """Encode plain data the same way the kernel does (used for the reference cache)."""
+    """Encode a decoded value again, as the kernel does (the reference cache, bundles):
+    :class:`Opaque` stays opaque; any other type the wire format lacks raises CodecError."""
 
-    def enc(v: Any) -> Any:
-        if isinstance(v, np.ndarray):
-            a = np.array(v, order="C", copy=True)  # not ascontiguousarray: it makes 0-d 1-d
-            if a.dtype.str not in ALLOWED_DTYPES:
-                raise CodecError(f"dtype {a.dtype.str!r} is not allowed")
-            return {
-                ARRAY_KEY: {
-                    "dtype": a.dtype.str,
-                    "shape": list(a.shape),
-                    "data": base64.b64encode(a.tobytes()).decode("ascii"),
-                }
-            }
-        if isinstance(v, np.generic):
-            return v.item()
-        if isinstance(v, tuple):
-            return {TUPLE_KEY: [enc(x) for x in v]}
-        if isinstance(v, list):
-            return [enc(x) for x in v]
-        if isinstance(v, dict):
-            return {str(k): enc(x) for k, x in v.items()}
+    def other(v: Any) -> Any:
         if isinstance(v, Opaque):
             return {OPAQUE_KEY: {"type": v.type_name, "repr": v.text}}
-        if v is None or isinstance(v, (bool, int, float, str)):
-            return v
         raise CodecError(f"cannot encode {type(v).__name__}")
 
-    return json.dumps(enc(value))
+    return json.dumps(encode_value(value, other))

@@ -34,17 +34,23 @@ class Comparator(Protocol):
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict: ...
 
 
-def _fmt(v: Any) -> str:
+def _scalar(v: Any, width: int) -> str:
+    """A float to 6 significant digits; anything else as its repr, cut to ``width``."""
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
+    text = repr(v)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _fmt(v: Any) -> str:
+    """A value inside a sentence of a verdict ("expected 0.5, got 0.25")."""
     if isinstance(v, np.ndarray):
         if v.size <= 6:
             return np.array2string(v, precision=6, separator=", ")
         return f"an array of shape {tuple(v.shape)}"
     if isinstance(v, Opaque):
         return f"a {v.type_name}"
-    text = repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _scalar(v, 60)
 
 
 def _kind(v: Any) -> str:
@@ -224,3 +230,23 @@ def exact() -> Exact:
 
 def within(delta: float) -> Within:
     return Within(delta)
+
+
+def render_value(v: Any, limit: int = 8) -> str:
+    """A short, readable rendering for 'expected vs got' (public checks only)."""
+    if isinstance(v, Opaque):
+        return f"{v.type_name}: {v.text}"
+    if isinstance(v, dict):
+        inner = ", ".join(f"{k}: {render_value(x, 4)}" for k, x in list(v.items())[:6])
+        return "{" + inner + (", ..." if len(v) > 6 else "") + "}"
+    arr = as_numeric(v)
+    if arr is not None and arr.ndim > 0:
+        flat = arr.ravel()
+        body = np.array2string(flat[:limit], precision=5, separator=", ")
+        if flat.size > limit:
+            body = body[:-1] + f", ... ({flat.size} values)]"
+        kind = "list" if isinstance(v, list) else "tuple" if isinstance(v, tuple) else "array"
+        shape = f" shape {tuple(arr.shape)}" if arr.ndim > 1 or kind == "array" else ""
+        dtype = f" {arr.dtype}" if kind == "array" else ""
+        return f"{kind}{shape}{dtype} {body}"
+    return _scalar(v, 120)

@@ -19,6 +19,7 @@ from .checks import Check
 from .errors import KernelHostLost
 from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult
 from .kernel_setup import PRELUDE, RUNTIME_SOURCE, gpu_cap_code
+from .model import Event, EventKind
 from .providers import FRESH, KernelProvider
 from .sandbox import Sandbox
 from .session import SKIP_TAG, KernelSession
@@ -33,7 +34,7 @@ __all__ = [
 class Execution:
     cells: list[CellRecord] = field(default_factory=list)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
-    events: list[str] = field(default_factory=list)  # kernel deaths, restarts, limits hit
+    events: list[Event] = field(default_factory=list)  # kernel deaths, restarts, limits hit
     timings: dict[str, float] = field(default_factory=dict)
     timed_out: bool = False
 
@@ -136,12 +137,14 @@ class _Run:
             raise KernelHostLost(self.ks.provider.describe())
         reason = f"{where}: {note or self.ks.death_reason()}"
         if self.restarts >= self.limits.max_restarts or clock.now() > self.deadline:
-            self.ex.events.append(f"{reason}; not restarted (restart limit reached)")
+            message = f"{reason}; not restarted (restart limit reached)"
+            self.ex.events.append(Event(EventKind.KERNEL_NOT_RESTARTED, message))
             self.alive = False
             return
         self.restarts += 1
         cells = _ranges(self.ok_cells)
-        self.ex.events.append(f"{reason}; kernel restarted and cells {cells} re-run")
+        message = f"{reason}; kernel restarted and cells {cells} re-run"
+        self.ex.events.append(Event(EventKind.KERNEL_RESTARTED, message))
         await self.ks.start()
         for i in self.ok_cells:
             await self.ks.run_cell(i, self.source.cells[i])

@@ -20,7 +20,7 @@ from .errors import AssignmentError, KernelHostLost, KernelStartError, UsageErro
 from .execute import Source, execute_submission
 from .kernel_results import ProbeResult
 from .mistakes import Mistake, Results, diagnose, load_mistakes, mistake_results
-from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
+from .model import CheckResult, Event, EventKind, Outcome, Report, Status, SubmissionInfo
 from .providers import KernelProvider
 from .reference import (
     cache_key,
@@ -408,7 +408,7 @@ async def grade_many(
                 session, note = None, f"{exc}; graded again from the start"
                 report = await grade_submission(p, sub, gpu)
             if note:
-                report.events.insert(0, note)
+                report.events.insert(0, Event(EventKind.GRADED_AGAIN, note))
         except Exception as exc:  # a harness bug on one submission never stops the run
             if session is not None:
                 await session.close()  # closing twice is harmless

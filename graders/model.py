@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # 1.1: submission ids keep non-ASCII letters; a case of a check may say its outcome
-SCHEMA_VERSION = "1.1"
+# 1.2: event_kinds, the kind of each event (readers match kinds, never the wording)
+SCHEMA_VERSION = "1.2"
 
 
 class Outcome(str, enum.Enum):
@@ -23,6 +24,25 @@ class Status(str, enum.Enum):
     GRADED = "graded"
     UNGRADABLE = "ungradable"
     ERROR = "error"  # the harness failed on this submission
+
+
+class EventKind(str, enum.Enum):
+    """What happened to a submission's run, besides its cells and checks."""
+
+    KERNEL_RESTARTED = "kernel_restarted"  # it died or hung; restarted, its cells re-run
+    KERNEL_NOT_RESTARTED = "kernel_not_restarted"  # the restart limit or the deadline
+    NO_CGROUP = "no_cgroup"  # memory and processes were limited only roughly
+    GRADED_AGAIN = "graded_again"  # the harness lost the kernel's host (a zygote)
+    RENDER_FAILED = "render_failed"  # feedback.html could not be rendered
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: EventKind
+    message: str  # what the instructor and the student read
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -77,7 +97,7 @@ class Report:
     sandbox: str = ""
     data: str = "none"  # real | synthetic | none: which dataset the kernel saw
     cells: list[dict[str, Any]] = field(default_factory=list)
-    events: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # Not in report.json: why the kernel could not start (the machine's fault, not the
     # student's); "" when it started. The run stops when the first kernels all fail.
@@ -127,7 +147,8 @@ class Report:
             "sandbox": self.sandbox,
             "data": self.data,
             "cells": self.cells,
-            "events": self.events,
+            "events": [e.message for e in self.events],
+            "event_kinds": [e.kind.value for e in self.events],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "misconceptions": self.misconceptions(),
         }

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from .model import Report
+from .model import Event, EventKind, Report
 from .plots import histogram, line_plot, parabola_plot
 
 _env = jinja2.Environment(
@@ -79,6 +79,10 @@ def render_feedback(report: Report) -> str:
     )
 
 
+# The kernel died or hung during the run: the summary lists these submissions.
+INTERRUPTED = {EventKind.KERNEL_RESTARTED.value, EventKind.KERNEL_NOT_RESTARTED.value}
+
+
 def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """What summary.html shows, computed from report.json dicts alone."""
     graded = [r for r in reports if r["status"] == "graded"]
@@ -115,12 +119,7 @@ def summary_model(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "misconceptions": sorted(known.values(), key=lambda m: -len(m["students"])),
         "ungradable": [r for r in reports if r["status"] == "ungradable"],
         "errors": [r for r in reports if r["status"] == "error"],
-        "timeouts": [
-            r
-            for r in graded
-            if r["events"]
-            and any("restart" in e or "ran past" in e or "limit" in e for e in r["events"])
-        ],
+        "timeouts": [r for r in graded if INTERRUPTED & set(r.get("event_kinds", []))],
         "slowest": sorted(reports, key=lambda r: -r["execution_time"])[:5],
         "reports": sorted(reports, key=lambda r: r["submission"]["id"]),
     }
@@ -134,7 +133,8 @@ def write_submission(out: Path, report: Report) -> Path:
     try:
         page = render_feedback(report)
     except Exception as exc:  # a renderer bug must not lose the grade itself
-        report.events.append(f"feedback.html failed to render: {type(exc).__name__}: {exc}")
+        message = f"feedback.html failed to render: {type(exc).__name__}: {exc}"
+        report.events.append(Event(EventKind.RENDER_FAILED, message))
         page = (
             f"<!doctype html><html lang=en><title>feedback</title><p>{RENDER_FAILED}; "
             f"score {report.score:g}/{report.max_score:g}. See report.json.</p></html>"

@@ -11,34 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from . import runtime
 from .checks import Check
-from .codec import Opaque
-from .compare import Verdict, as_numeric
+from .compare import Verdict, as_numeric, render_value
 from .kernel_results import ProbeKind, ProbeResult
 from .model import CheckResult, Outcome
-
-
-def render_value(v: Any, limit: int = 8) -> str:
-    """A short, readable rendering for 'expected vs got' (public checks only)."""
-    if isinstance(v, Opaque):
-        return f"{v.type_name}: {v.text}"
-    if isinstance(v, dict):
-        inner = ", ".join(f"{k}: {render_value(x, 4)}" for k, x in list(v.items())[:6])
-        return "{" + inner + (", ..." if len(v) > 6 else "") + "}"
-    arr = as_numeric(v)
-    if arr is not None and arr.ndim > 0:
-        flat = arr.ravel()
-        body = np.array2string(flat[:limit], precision=5, separator=", ")
-        if flat.size > limit:
-            body = body[:-1] + f", ... ({flat.size} values)]"
-        kind = "list" if isinstance(v, list) else "tuple" if isinstance(v, tuple) else "array"
-        shape = f" shape {tuple(arr.shape)}" if arr.ndim > 1 or kind == "array" else ""
-        dtype = f" {arr.dtype}" if kind == "array" else ""
-        return f"{kind}{shape}{dtype} {body}"
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.6g}"
-    text = repr(v)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -> str:
@@ -65,16 +42,10 @@ def wrong_call(stub: str, err: dict[str, Any]) -> bool:
 
 
 def memory_kind(err: dict[str, Any] | None) -> str:
-    """'gpu' for a CUDA out-of-memory error, 'ram' for a MemoryError, else ''."""
+    """'gpu', 'ram' or '' for the student's exception (see :func:`runtime.memory_kind`)."""
     if not err:
         return ""
-    kind, msg = str(err.get("type", "")), str(err.get("message", ""))
-    if kind == "OutOfMemoryError" or "CUDA out of memory" in msg:
-        return "gpu"
-    # torch on the CPU raises a RuntimeError: "DefaultCPUAllocator: can't allocate memory"
-    if kind in ("MemoryError", "_ArrayMemoryError") or "can't allocate memory" in msg:
-        return "ram"
-    return ""
+    return runtime.memory_kind(str(err.get("type", "")), str(err.get("message", "")))
 
 
 MEMORY_ADVICE = {

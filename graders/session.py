@@ -32,6 +32,7 @@ from .checks import Check
 from .errors import KernelHostLost, KernelStartError
 from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, decode_reply
 from .kernel_setup import PRELUDE, gpu_cap_code, start_hint
+from .model import Event, EventKind
 from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
 from .sandbox import Cgroup, Sandbox, SandboxSpec, chown_tree
 
@@ -59,7 +60,7 @@ class KernelSession:
         self.data = data
         self.output_bytes = 0
         self.peak_memory = 0  # bytes, from the cgroup (0 where there is none)
-        self.events: list[str] = []
+        self.events: list[Event] = []
         self._km: SandboxedKernelManager | None = None
         self._client: CappedClient | None = None
         self._cgroup: Cgroup | None = None
@@ -117,6 +118,19 @@ class KernelSession:
             for d in (self.work, self.runtime):
                 chown_tree(d, self.sandbox.uid)
 
+    def _make_cgroup(self) -> Cgroup | None:
+        """The kernel's memory and pids cgroup; without one, say so once per session."""
+        cgroup = Cgroup.create(self.limits)
+        if cgroup is None and not any(e.kind is EventKind.NO_CGROUP for e in self.events):
+            memory = (
+                "memory is not limited (RLIMIT_AS cannot be used with CUDA)"
+                if self.gpu is not None
+                else "memory is limited only roughly (RLIMIT_AS)"
+            )
+            message = f"no cgroup available: {memory} and the number of processes not at all"
+            self.events.append(Event(EventKind.NO_CGROUP, message))
+        return cgroup
+
     async def start(self) -> None:
         """Start (or restart) the kernel and install the runtime."""
         t0 = time.monotonic()
@@ -126,16 +140,7 @@ class KernelSession:
         self.output_bytes = 0  # a restarted kernel gets a fresh output budget
         spec = SandboxSpec(self.work, self.runtime, self.data, self.limits, self.gpu)
         if self.sandbox.uses_cgroups():
-            self._cgroup = Cgroup.create(self.limits)
-            if self._cgroup is None and "no cgroup" not in " ".join(self.events):
-                memory = (
-                    "memory is not limited (RLIMIT_AS cannot be used with CUDA)"
-                    if self.gpu is not None
-                    else "memory is limited only roughly (RLIMIT_AS)"
-                )
-                self.events.append(
-                    f"no cgroup available: {memory} and the number of processes not at all"
-                )
+            self._cgroup = self._make_cgroup()
         try:
             km = await self.provider.manager(self.sandbox, spec, self._cgroup)
         except KernelStartError as exc:  # the zygote did not start

@@ -65,3 +65,52 @@ def test_opaque_values_cross_as_text_only() -> None:
     got = decode('{"__opaque__": {"type": "Tensor", "repr": "' + "x" * 1000 + '"}}')
     assert isinstance(got, Opaque)
     assert got.type_name == "Tensor" and len(got.text) == 300
+
+
+def test_the_kernels_encoder_round_trips_what_a_student_returns() -> None:
+    """The in-kernel encoder (graders/runtime.py) is the one that runs on every probe."""
+    import torch
+
+    from graders.runtime import encode_value
+
+    value = {
+        "loss": np.float32(0.25),
+        "w": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        "half": torch.ones(2, dtype=torch.bfloat16),
+        "pair": (np.int64(3), [True, None]),
+        7: "key made a string",
+    }
+    got = decode(json.dumps(encode_value(value)))
+    assert got["loss"] == 0.25 and isinstance(got["loss"], float)
+    np.testing.assert_array_equal(got["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert got["w"].dtype == np.float32
+    assert got["half"].dtype == np.float32  # bfloat16 has no numpy dtype
+    assert got["pair"] == (3, [True, None])
+    assert got["7"] == "key made a string"
+
+
+def test_the_kernels_encoder_makes_other_values_opaque() -> None:
+    from graders.runtime import encode_value
+
+    class Hostile:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    got = decode(json.dumps(encode_value([Hostile(), np.array(["a", "b"]), 1 + 2j])))
+    assert got[0] == Opaque("Hostile", "<unrepresentable>")
+    assert got[1].type_name == "ndarray" and "dtype <U1" in got[1].text
+    assert got[2] == Opaque("complex", "(1+2j)")
+
+
+def test_the_harness_encodes_with_the_kernels_encoder() -> None:
+    assert (
+        encode(Opaque("Tensor", "tensor([1])"))
+        == '{"__opaque__": {"type": "Tensor", "repr": "tensor([1])"}}'
+    )
+    with pytest.raises(CodecError, match="cannot encode set"):
+        encode({1, 2})
+    nested: list[object] = []
+    for _ in range(40):
+        nested = [nested]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        encode(nested)

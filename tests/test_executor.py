@@ -20,6 +20,7 @@ from graders.compare import AllClose
 from graders.errors import KernelHostLost
 from graders.execute import Execution, Source, execute_submission
 from graders.kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult
+from graders.model import Event, EventKind
 from graders.sandbox import NoSandbox
 
 
@@ -55,7 +56,7 @@ class FakeSession:
         self.lost = host_lost
         self.started = False
         self.start_seconds = 0.0
-        self.events: list[str] = []
+        self.events: list[Event] = []
         self.peak_memory = 0
         self.provider = FakeProvider()
         self.ran: list[int] = []  # cell indices in the order they ran
@@ -160,7 +161,8 @@ def test_a_crash_restarts_and_reruns_the_cells_that_ran(fake_clock: FakeClock) -
     ex = _run(session)
     assert [c.status for c in ex.cells] == ["ok", "ok", "died", "ok"]
     assert session.ran == [0, 1, 2, 0, 1, 3]  # cells 1 and 2 ran again on the new kernel
-    assert ex.events == ["cell 3: memory limit; kernel restarted and cells 1, 2 re-run"]
+    restarted = "cell 3: memory limit; kernel restarted and cells 1, 2 re-run"
+    assert ex.events == [Event(EventKind.KERNEL_RESTARTED, restarted)]
     assert session.starts == 2
 
 
@@ -174,7 +176,8 @@ def test_the_restart_limit_stops_the_submission_not_the_run(fake_clock: FakeCloc
     session = FakeSession(fake_clock, cells={1: [CellStatus.DIED], 2: [CellStatus.DIED]})
     ex = _run(session, limits=Limits(max_restarts=1))
     assert [c.status for c in ex.cells] == ["ok", "died", "died", "skipped"]
-    assert ex.events[-1] == "cell 3: memory limit; not restarted (restart limit reached)"
+    gave_up = "cell 3: memory limit; not restarted (restart limit reached)"
+    assert ex.events[-1] == Event(EventKind.KERNEL_NOT_RESTARTED, gave_up)
     assert set(_kinds(ex).values()) == {"skipped"}
     assert ex.probes["c1"].note == "the kernel could not be restarted"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_discover_rejects_bad_notebooks(tmp_path: Path) -> None:
 def test_out_of_memory_errors_are_explained() -> None:
     from graders.checks import Check, Visibility
     from graders.compare import AllClose
-    from graders.execute import ProbeResult, gpu_cap_code
+    from graders.execute import ProbeResult
     from graders.score import evaluate
 
     chk = Check("train_epoch: x", "train_epoch", "", "f", "", 5.0, Visibility.PUBLIC,
@@ -158,5 +159,47 @@ def test_out_of_memory_errors_are_explained() -> None:
     assert "ran out of memory" in evaluate(chk, ref, ProbeResult("error", error=cpu)).message
     other = {"type": "ValueError", "message": "shapes do not match", "frames": []}
     assert "memory" not in evaluate(chk, ref, ProbeResult("error", error=other)).message
-    # the GPU cap's kernel code is valid Python and a no-op without CUDA
-    exec(compile(gpu_cap_code(8192), "<cap>", "exec"), {})
+
+
+@pytest.mark.parametrize("cuda", [True, False])
+def test_gpu_cap_code_caps_torchs_allocator(cuda: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel code the harness sends, run against a stand-in torch: it sets the
+    allocator's fraction to the cap over the GPU's memory, and does nothing without CUDA."""
+    import types
+
+    from graders.kernel_setup import gpu_cap_code
+
+    calls: list[tuple[float, int]] = []
+    cuda_mod = types.SimpleNamespace(
+        is_available=lambda: cuda,
+        get_device_properties=lambda i: types.SimpleNamespace(total_memory=80 * 2**30),
+        set_per_process_memory_fraction=lambda f, i: calls.append((f, i)),
+    )
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(cuda=cuda_mod))
+    scope: dict[str, object] = {}
+    exec(compile(gpu_cap_code(8192), "<cap>", "exec"), scope)
+    assert calls == ([(8192 / (80 * 1024), 0)] if cuda else [])
+    assert "_t" not in scope  # it leaves no names in the student's namespace
+    exec(compile(gpu_cap_code(10**9), "<cap>", "exec"), {})  # never more than the whole GPU
+    assert calls[-1:] == ([(1.0, 0)] if cuda else [])
+
+
+def test_summary_lists_interrupted_kernels_by_event_kind() -> None:
+    """Which submissions the summary lists as restarted depends on the kinds, not wording."""
+    from graders.report import summary_model
+
+    def report(ident: str, events: list[tuple[str, str]]) -> dict[str, object]:
+        return {
+            "submission": {"id": ident}, "assignment": {"title": "t"}, "status": "graded",
+            "score": 1.0, "max_score": 1.0, "tests": [], "execution_time": 1.0,
+            "events": [m for _, m in events], "event_kinds": [k for k, _ in events],
+        }  # fmt: skip
+
+    reports = [
+        report("restarted", [("kernel_restarted", "cell 2: died; kernel restarted")]),
+        report("gave_up", [("kernel_not_restarted", "cell 2: died; not restarted")]),
+        report("no_cgroup", [("no_cgroup", "memory is limited only roughly; restart limit")]),
+        report("quiet", []),
+    ]
+    listed = [r["submission"]["id"] for r in summary_model(reports)["timeouts"]]  # type: ignore[index]
+    assert listed == ["restarted", "gave_up"]

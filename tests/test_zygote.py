@@ -24,7 +24,7 @@ from graders.assignment import Limits, find_assignment
 from graders.discover import load_file
 from graders.execute import KernelSession
 from graders.grade import Settings, grade_many, prepare
-from graders.model import Report
+from graders.model import EventKind, Report
 from graders.sandbox import Bubblewrap
 from graders.zygote import UidPool, ZygoteProvider, zygote_unavailable
 from tests.conftest import GradedRun
@@ -205,5 +205,6 @@ def test_a_dead_zygote_costs_a_regrade_not_a_grade(
     (report,), started = asyncio.run(run())
     assert started == 2
     assert report.status.value == "graded" and report.score == 100, report.reason
-    assert "graded again from the start" in report.events[0], report.events
+    assert report.events[0].kind is EventKind.GRADED_AGAIN, report.events
+    assert "graded again from the start" in report.events[0].message
     assert any(c["output"] == "slept\n" for c in report.cells)
