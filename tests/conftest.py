@@ -17,6 +17,9 @@ from typing import Any
 
 import pytest
 
+from graders.assignment import load_assignment
+from graders.checks import Check
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "examples"))
@@ -45,14 +48,22 @@ def make_home(dest: Path) -> Path:
     toml = dest / "assignments" / "intro_ann" / "assignment.toml"
     text = toml.read_text()
     toml.write_text(text[: text.index("[limits]")] + TEST_LIMITS)
-    checks = dest / "assignments" / "intro_ann" / "checks.py"
-    src = checks.read_text()  # exercise the other two feedback levels of hidden checks
-    for probe, level in (("def acc_hidden", "none"), ("def pt_hidden", "full")):
-        head, _, tail = src.partition(probe)
-        head = head[: head.rindex(")")] + f', feedback="{level}")' + head[head.rindex(")") + 1 :]
-        src = head + probe + tail
-    checks.write_text(src)
+    # The other two feedback levels of hidden checks, set through the check API: a renamed
+    # check fails here with a NameError instead of being edited silently.
+    with (dest / "assignments" / "intro_ann" / "checks.py").open("a") as f:
+        f.write(
+            "\n\nimport dataclasses as _dc  # added by tests/conftest.py\n\n"
+            'acc_hidden = _dc.replace(acc_hidden, feedback="none")\n'
+            'pt_hidden = _dc.replace(pt_hidden, feedback="full")\n'
+        )
     return dest
+
+
+def checks_of(assignment: Path) -> dict[bool, dict[str, Check]]:
+    """An assignment's checks as the harness loads them, public (False) and hidden (True):
+    tests find hidden checks by their declaration, never by words in their titles."""
+    suite = load_assignment(assignment).load_checks()
+    return {h: {c.name: c for c in suite.checks if c.hidden is h} for h in (False, True)}
 
 
 def run_grader(

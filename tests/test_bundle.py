@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graders.codec import decode
-from tests.conftest import ROOT, run_grader
+from tests.conftest import ROOT, checks_of, run_grader
 
 pytestmark = pytest.mark.kernel
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -39,21 +39,24 @@ def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -
         line = line.strip()
         if len(line) > 25 and line.startswith(("xs", "return", "w =", "loss", "p =")):
             assert line not in text, line
+    public, hidden = checks_of(home / "assignments" / "intro_ann").values()
+    assert len(public) == 9 and len(hidden) == 8
     known = json.loads((bundle / "mistakes.json").read_text())
-    assert known and all("hidden" not in n for m in known for n in m["results"])
+    assert known and all(n in public for m in known for n in m["results"])
     seed = re.search(
         r"secret_seed = (\d+)", (home / "assignments/intro_ann/assignment.toml").read_text()
     )
     assert seed and seed.group(1) not in text
     checks = json.loads((bundle / "checks.json").read_text())
-    assert len(checks) == 9 and not any("hidden" in c["name"] for c in checks)
-    for probe in ("def gd_hidden", "def train_hidden", "def acc_hidden", "random_state=ctx.seed"):
-        assert probe not in text
+    assert [c["name"] for c in checks] == list(public)
+    for c in hidden.values():  # their probes' code
+        assert f"def {c.func_name}(" not in text
+    assert "random_state=ctx.seed" not in text
     # the hidden checks' expected values (from the reference cache) appear nowhere
     [ref] = list((cache / "reference").glob("intro_ann-*.json"))
-    hidden = {n: r for n, r in json.loads(ref.read_text()).items() if "hidden" in n}
-    assert len(hidden) == 8
-    for name, r in hidden.items():
+    results = {n: r for n, r in json.loads(ref.read_text()).items() if n in hidden}
+    assert len(results) == len(hidden)
+    for name, r in results.items():
         for blob in re.findall(r'"data": "([A-Za-z0-9+/=]{16,})"', r["value"]):
             assert blob not in text, name
         value = decode(r["value"])
@@ -71,7 +74,9 @@ def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
     proc = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], student, tmp_path / "c")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "accuracy: expected 0.75, got 0.5" in proc.stdout
-    assert "31/41" in proc.stdout and "hidden" not in proc.stdout
+    assert "31/41" in proc.stdout
+    hidden = checks_of(ROOT / "assignments" / "intro_ann")[True]
+    assert hidden and not [n for n in hidden if n in proc.stdout]
     report = json.loads((tmp_path / "fb" / "hw" / "report.json").read_text())
     assert [m["id"] for m in report["misconceptions"]] == ["acc_threshold_zero"]
     ok = run_grader(["check", str(EXAMPLES / "erin_module.py"), "--assignment", "intro_ann",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from graders.errors import EXIT_MEANINGS
-from tests.conftest import make_home, run_grader
+from tests.conftest import checks_of, make_home, run_grader
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -67,7 +67,11 @@ def test_check_exit_codes_and_output(home: Path, cache: Path, tmp_path: Path) ->
     ok = run_grader(["check", str(EXAMPLES / "erin_module.py"), "--assignment", "intro_ann",
                      "--out", str(tmp_path)], home, cache)  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "every check passed" in ok.stdout and "hidden" not in ok.stdout
+    assert "every check passed" in ok.stdout
+    public, hidden = checks_of(home / "assignments" / "intro_ann").values()
+    report = json.loads((tmp_path / "erin_module" / "report.json").read_text())
+    assert [t["name"] for t in report["tests"]] == list(public)  # the public checks ran
+    assert not [n for n in hidden if n in ok.stdout]
     assert (tmp_path / "erin_module" / "feedback.html").is_file()
 
     lost = run_grader(["check", str(EXAMPLES / "carol_typical_bugs.ipynb"), "--out", str(tmp_path)],

@@ -323,10 +323,16 @@ def test_forged_reports_and_prints_change_nothing(hostile: tuple[GradedRun, List
     for name in ("forge", "patch", "forge_in_check"):
         r = run.reports[name]
         assert r["score"] == 0, (name, [t for t in r["tests"] if t["score"]])
-    assert not list(run.out.glob("forge/*/report.json"))
-    assert "Permission denied" in "".join(
-        c["output"] for c in run.reports["forge"]["cells"]
-    ) or all(c["status"] != "error" for c in run.reports["forge"]["cells"][1:2])
+    # The forger wrote report.json and results.json wherever its sandbox let it ("." and /tmp
+    # are its own tmpfs): none of them reached the host, beside the submissions or anywhere.
+    base = run.out.parent
+    ours = {run.out / sub / f for sub in run.reports for f in ("report.json", "results.json")}
+    found = {p for f in ("report.json", "results.json") for p in base.rglob(f)}
+    assert found == ours, sorted(map(str, found - ours))
+    for p in (Path("/tmp/report.json"), Path("/tmp/results.json")):
+        assert not p.exists() or '"tests": []' not in p.read_text(errors="replace"), p
+    ran = [c for c in run.reports["forge"]["cells"] if '"score": 100' in c["output"]]
+    assert [c["status"] for c in ran] == ["ok"], run.reports["forge"]["cells"]  # it did run
 
 
 def test_nothing_left_running(hostile: tuple[GradedRun, Listener]) -> None:
