@@ -69,7 +69,7 @@ def write_bundle(
             "name": c.name, "stub": c.stub, "description": c.description, "func_name": c.func_name,
             "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
             "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seeds[c.name],
-            "feedback": c.feedback,
+            "feedback": c.feedback, "plot_caption": c.plot_caption, "hint": c.hint,
             # A hidden prerequisite is not in the bundle: the check runs without it.
             "depends": [d for d in c.depends if d in {x.name for x in public}],
             "compare": _compare_spec(c.compare, c.name),
@@ -137,7 +137,8 @@ def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
                 visibility=Visibility.PUBLIC, compare=_compare_from(c["compare"]),
                 label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
                 plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
-                depends=tuple(c.get("depends", ())),
+                depends=tuple(c.get("depends", ())), plot_caption=c.get("plot_caption"),
+                hint=c.get("hint", ""),
             )
         )  # fmt: skip
         seeds[c["name"]] = int(c["seed"])

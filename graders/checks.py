@@ -4,22 +4,27 @@ A check is a decorated *probe*: a self-contained function ``probe(student, ctx)`
 inside the student's kernel (and, once, the reference's), calls the student's functions and
 returns plain data. The harness compares the two results outside the sandbox::
 
-    @check(points=5, compare=allclose(atol=1e-6), label="xs")
+    @check(stub="gradient_descent", points=5, compare=allclose(atol=1e-6), label="xs")
     def gd_example(student, ctx):
-        '''gradient_descent: the notebook's example'''
+        '''the notebook's example'''
         return student.gradient_descent(lambda x: 2 * x, 1.0, 0.1, 10)
 
-The docstring's first line is the check's name, which the student reads; it begins with the
-stub it grades. Probes are sent to the kernel as source, so they import what they need inside
-their body and may call only functions marked with :func:`helper`.
+``stub`` is the function of the template it grades; the docstring's first line is its title,
+and the student reads "<stub>: <title>" (older checks files write that whole line in the
+docstring instead of ``stub=``). Probes are sent to the kernel as source, so they import what
+they need inside their body and may call only functions marked with :func:`helper`; a name
+from the checks file's own top level is refused when the file loads. A declared check stays
+callable (``gd_example(student, ctx)``), so a probe can be unit-tested on its own.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import enum
 import importlib.util
 import inspect
+import symtable
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +41,19 @@ class Visibility(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Plot:
+    """A result drawn beside the reference's on the feedback page (public checks only):
+    ``kind`` "line" (values per step) or "parabola" (steps on f(x) = x**2); ``key``, the
+    field of a dict result to draw; ``caption``, the assignment's words under the plot."""
+
+    kind: str
+    key: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
 class Check:
-    name: str
+    name: str  # "<stub>: <title>", what the student reads
     stub: str
     description: str
     func_name: str
@@ -53,10 +69,16 @@ class Check:
     plot_key: str | None = None  # which field of a dict result to draw
     feedback: str = "full"  # what a student sees of a failure: full | message | none
     depends: tuple[str, ...] = ()  # names of earlier checks that must pass before this one runs
+    plot_caption: str | None = None
+    hint: str = ""  # the instructor's advice, shown when the check fails
 
     @property
     def hidden(self) -> bool:
         return self.visibility is Visibility.HIDDEN
+
+    @property
+    def title(self) -> str:
+        return self.name.removeprefix(f"{self.stub}: ")
 
 
 @dataclass(frozen=True)
@@ -74,6 +96,13 @@ class _Pending:
     plot_key: str | None
     feedback: str
     depends: tuple[_Pending | str, ...] = ()
+    stub: str | None = None
+    plot_caption: str | None = None
+    hint: str = ""
+
+    def __call__(self, student: Any, ctx: Any) -> Any:
+        """Run the probe here, e.g. in a unit test with a stand-in student and context."""
+        return self.func(student, ctx)
 
 
 @dataclass(frozen=True)
@@ -84,23 +113,29 @@ class _Helper:
 def check(
     *,
     points: float,
+    stub: str | None = None,
     hidden: bool = False,
     compare: Comparator | None = None,
     label: str = "result",
     cases: bool = False,
     timeout: float | None = None,
-    plot: str | None = None,
+    plot: str | Plot | None = None,
     plot_key: str | None = None,
     feedback: str | None = None,
+    hint: str = "",
     depends: Sequence[Any] = (),
 ) -> Callable[[Callable[..., Any]], _Pending]:
-    """Declare a check. ``cases=True``: the probe returns ``{case name: value}`` and each
-    case earns an equal share of the points. ``plot="line"`` or ``"parabola"`` draws the
-    result (or its ``plot_key`` field) beside the reference's on the feedback page.
-    ``depends=[other_check]`` (checks defined earlier, or their function names): this check
-    runs only when all of those passed; otherwise it is skipped and says which to fix first."""
-    if plot not in (None, "line", "parabola"):
-        raise AssignmentError(f"plot must be 'line' or 'parabola', not {plot!r}")
+    """Declare a check of ``stub`` worth ``points``. ``cases=True``: the probe returns
+    ``{case name: value}`` (or calls ``ctx.case``) and each case earns an equal share of the
+    points. ``plot=Plot("line", key=..., caption=...)`` (or just "line"/"parabola") draws the
+    result beside the reference's on the feedback page. ``hint``: a sentence of the
+    instructor's, shown under a failure. ``depends=[other_check]`` (checks defined earlier,
+    or their function names): this check runs only when all of those passed; otherwise it is
+    skipped and says which to fix first. ``label`` names the value in messages ("xs: expected
+    ..."); "" leaves the name out."""
+    drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
+    if drawn is not None and drawn.kind not in ("line", "parabola"):
+        raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
     # What a student sees when the check fails: "full" (values), "message" (where it went
     # wrong, no values: the default for hidden checks) or "none" (only that it failed).
     shown = feedback or ("message" if hidden else "full")
@@ -116,10 +151,13 @@ def check(
             label=label,
             cases=cases,
             timeout=timeout,
-            plot=plot,
-            plot_key=plot_key,
+            plot=drawn.kind if drawn else None,
+            plot_key=drawn.key if drawn else None,
             feedback=shown,
             depends=tuple(depends),
+            stub=stub,
+            plot_caption=drawn.caption if drawn else None,
+            hint=hint.strip(),
         )
 
     return wrap
@@ -172,7 +210,6 @@ def import_assignment_file(path: Path, kind: str) -> Any:
 def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
     """Import an assignment's ``checks.py`` and collect its checks in source order."""
     module = import_assignment_file(path, "checks")
-
     helpers = []
     pending: list[tuple[int, _Pending]] = []
     for value in vars(module).values():
@@ -183,50 +220,82 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
     helper_src = "".join(src for src, _ in sorted(helpers, key=lambda h: h[1]))
 
     checks: list[Check] = []
-    seen: set[str] = set()
     names: dict[str, str] = {}  # function name -> check name, of the checks defined so far
     for order, (_, p) in enumerate(sorted(pending, key=lambda t: t[0])):
-        doc = inspect.getdoc(p.func) or ""
-        title, _, rest = doc.partition("\n")
-        stub, sep, _ = title.partition(":")
         where = f"{path.name}: {p.func.__name__}"
-        if not sep or not title.strip():
-            raise AssignmentError(f"{where}: the docstring must start with '<stub>: <title>'")
-        if stubs and stub not in stubs:
-            raise AssignmentError(f"{where}: {stub!r} is not one of the assignment's stubs")
-        if title in seen:
-            raise AssignmentError(f"{where}: two checks are named {title!r}")
-        seen.add(title)
-        depends = []
-        for dep in p.depends:
-            dep_name = dep.func.__name__ if isinstance(dep, _Pending) else dep
-            if not isinstance(dep_name, str) or dep_name not in names:
-                raise AssignmentError(
-                    f"{where}: depends on {dep_name!r}, which is not a check defined above it"
-                )
-            depends.append(names[dep_name])
-        names[p.func.__name__] = title.strip()
+        stub, title, description = _title(p, where, stubs)
+        name = f"{stub}: {title}"
+        if name in names.values():
+            raise AssignmentError(f"{where}: two checks are named {name!r}")
+        depends = tuple(_dependency(dep, names, where) for dep in p.depends)
+        names[p.func.__name__] = name
         src, _ = _function_source(p.func)
+        lint_free_names(helper_src + src, where)
         checks.append(
             Check(
-                name=title.strip(),
-                stub=stub,
-                description=rest.strip(),
-                func_name=p.func.__name__,
-                source=helper_src + src,
-                points=p.points,
-                visibility=p.visibility,
-                compare=p.compare,
-                label=p.label,
-                cases=p.cases,
-                timeout=p.timeout,
-                order=order,
-                plot=p.plot,
-                plot_key=p.plot_key,
-                feedback=p.feedback,
-                depends=tuple(depends),
+                name=name, stub=stub, description=description, func_name=p.func.__name__,
+                source=helper_src + src, points=p.points, visibility=p.visibility,
+                compare=p.compare, label=p.label, cases=p.cases, timeout=p.timeout,
+                order=order, plot=p.plot, plot_key=p.plot_key, feedback=p.feedback,
+                depends=depends, plot_caption=p.plot_caption, hint=p.hint,
             )
-        )
+        )  # fmt: skip
     if not checks:
         raise AssignmentError(f"{path} defines no checks")
     return CheckSuite(tuple(checks), path, stubs)
+
+
+def _title(p: _Pending, where: str, stubs: tuple[str, ...]) -> tuple[str, str, str]:
+    """The check's stub, title and description, from ``stub=`` and its docstring (or, in
+    older checks files, a docstring that starts with '<stub>: ')."""
+    doc = inspect.getdoc(p.func) or ""
+    title, _, description = doc.partition("\n")
+    stub = p.stub
+    if stub is None:
+        stub, sep, title = title.partition(":")
+        if not sep:
+            raise AssignmentError(
+                f"{where}: say which stub it checks: @check(stub=..., ...), or a docstring "
+                "that starts with '<stub>: <title>'"
+            )
+    else:
+        title = title.removeprefix(f"{stub}:")
+    stub, title = stub.strip(), title.strip()
+    if not stub.isidentifier() or not title:
+        raise AssignmentError(f"{where}: needs a stub (a function name) and a docstring title")
+    if stubs and stub not in stubs:
+        raise AssignmentError(f"{where}: {stub!r} is not one of the assignment's stubs")
+    return stub, title, description.strip()
+
+
+def _dependency(dep: _Pending | str, names: dict[str, str], where: str) -> str:
+    dep_name = dep.func.__name__ if isinstance(dep, _Pending) else dep
+    if not isinstance(dep_name, str) or dep_name not in names:
+        raise AssignmentError(
+            f"{where}: depends on {dep_name!r}, which is not a check defined above it"
+        )
+    return names[dep_name]
+
+
+def lint_free_names(source: str, where: str) -> None:
+    """Refuse a probe that uses a name it will not have in the kernel: it runs there as
+    ``source`` alone (its helpers and itself), so a module-level import or constant of the
+    checks file would be a NameError, blamed on every student."""
+    table = symtable.symtable(source, "<probe>", "exec")
+    defined = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    known = defined | set(dir(builtins))
+    free: set[str] = set()
+    todo = list(table.get_children())
+    while todo:
+        scope = todo.pop()
+        todo.extend(scope.get_children())
+        for sym in scope.get_symbols():
+            if sym.is_referenced() and sym.is_global() and sym.get_name() not in known:
+                free.add(sym.get_name())
+    if free:
+        names = ", ".join(sorted(free))
+        raise AssignmentError(
+            f"{where}: uses {names}, which the probe will not have in the kernel: a probe "
+            "runs alone there, with only the @helper functions; import inside the probe, or "
+            "make the code a @helper"
+        )

@@ -221,14 +221,18 @@ def allclose(
     check_shape: bool = True,
     dtype_kinds: str | None = None,
 ) -> AllClose:
+    """Numbers and arrays equal within ``atol + rtol * |expected|`` (numpy's rule), same
+    shape unless ``check_shape=False``; ``dtype_kinds`` (e.g. "iub") restricts the dtype."""
     return AllClose(rtol=rtol, atol=atol, check_shape=check_shape, dtype_kinds=dtype_kinds)
 
 
 def exact() -> Exact:
+    """Equal values, no tolerance (sequences of numbers compared as arrays)."""
     return Exact()
 
 
 def within(delta: float) -> Within:
+    """A number at most ``delta`` away from the expected one."""
     return Within(delta)
 
 

@@ -56,18 +56,26 @@ class GraderError(Exception):
 
 
 class UsageError(GraderError):
+    """Bad arguments or configuration: the person running the command can fix it."""
+
     exit_code = ExitCode.USAGE
 
 
 class AssignmentError(GraderError):
+    """A broken assignment (its toml, checks, reference): the instructor can fix it."""
+
     exit_code = ExitCode.USAGE
 
 
 class SandboxError(GraderError):
+    """The sandbox asked for cannot run on this machine."""
+
     exit_code = ExitCode.INTERNAL
 
 
 class HarnessError(GraderError):
+    """The harness or the machine failed on a submission: never the student's fault."""
+
     exit_code = ExitCode.INTERNAL
 
 

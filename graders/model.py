@@ -12,6 +12,8 @@ SCHEMA_VERSION = "1.2"
 
 
 class Outcome(str, enum.Enum):
+    """How one check ended for one submission."""
+
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"
@@ -21,6 +23,8 @@ class Outcome(str, enum.Enum):
 
 
 class Status(str, enum.Enum):
+    """Whether a submission was graded; ``error`` is the harness's failure, not theirs."""
+
     GRADED = "graded"
     UNGRADABLE = "ungradable"
     ERROR = "error"  # the harness failed on this submission
@@ -38,6 +42,8 @@ class EventKind(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Event:
+    """Something that happened to a run (a restart, a limit), its kind and its words."""
+
     kind: EventKind
     message: str  # what the instructor and the student read
 
@@ -47,6 +53,8 @@ class Event:
 
 @dataclass
 class CheckResult:
+    """One check's verdict on one submission: outcome, points and what the student reads."""
+
     name: str
     stub: str
     outcome: Outcome
@@ -68,6 +76,11 @@ class CheckResult:
     def status(self) -> str:
         return "passed" if self.outcome is Outcome.PASSED else "failed"
 
+    @property
+    def title(self) -> str:
+        """The name without its stub, under the stub's heading on the feedback page."""
+        return self.name.removeprefix(f"{self.stub}: ")
+
 
 @dataclass
 class SubmissionInfo:
@@ -83,6 +96,8 @@ class SubmissionInfo:
 
 @dataclass
 class Report:
+    """Everything known about one graded submission; every renderer reads only this."""
+
     submission: SubmissionInfo
     assignment: dict[str, str]
     harness: dict[str, str]

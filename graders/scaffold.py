@@ -46,17 +46,17 @@ from graders import allclose, check
 FLOAT = allclose(rtol=1e-6, atol=1e-9)
 
 
-@check(points=40, compare=FLOAT, label="loss")
+@check(stub="mse", points=40, compare=FLOAT, label="loss")
 def mse_example(student, ctx):
-    """mse: the notebook's example"""
+    """the notebook's example"""
     import numpy as np
 
     return student.mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))
 
 
-@check(points=60, hidden=True, cases=True, compare=FLOAT, label="loss")
+@check(stub="mse", points=60, hidden=True, cases=True, compare=FLOAT, label="loss")
 def mse_hidden(student, ctx):
-    """mse: hidden targets and predictions of other lengths"""
+    """hidden targets and predictions of other lengths"""
     rng = ctx.rng()  # seeded from the secret seed: a hard-coded answer cannot pass
     for n in (1, 7, 100):  # each case runs, and scores, on its own
         ctx.case(f"{{n}} values", student.mse, rng.normal(size=n), rng.normal(size=n))

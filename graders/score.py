@@ -80,6 +80,8 @@ def evaluate(
 
     def result(outcome: Outcome, message: str, *, score: float = 0.0, **kw: Any) -> CheckResult:
         """A CheckResult for this check; ``kw`` carries expected/got, error or cases."""
+        if check.hint and outcome in (Outcome.FAILED, Outcome.ERROR, Outcome.TIMEOUT):
+            message = f"{message} Hint: {check.hint}"
         return CheckResult(
             name=check.name,
             stub=check.stub,
@@ -95,44 +97,11 @@ def evaluate(
             **kw,
         )
 
-    stub = check.stub
-    if got.kind == ProbeKind.MISSING:
-        name = got.note or stub
-        return result(
-            Outcome.MISSING,
-            f"`{name}` is not defined. Define it in your notebook "
-            "(if you did, look for an error in the cell that defines it).",
-        )
-    if got.kind == ProbeKind.NOT_IMPLEMENTED:
-        return result(Outcome.MISSING, failure_text(check, got))
-    if got.kind == ProbeKind.ERROR:
-        shown_error = got.error if check.feedback != "none" else None
-        return result(Outcome.ERROR, failure_text(check, got, signature), error=shown_error)
-    if got.kind == ProbeKind.TIMEOUT:
-        return result(
-            Outcome.TIMEOUT,
-            f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
-            "Look for a loop that never ends.",
-        )
-    if got.kind == ProbeKind.NOT_RERUN:
-        return result(Outcome.ERROR, f"Not run: {got.note}.")
-    if got.kind == ProbeKind.DIED:
-        return result(
-            Outcome.ERROR,
-            f"The kernel died while running `{stub}` ({got.note}). "
-            "Large allocations or a crash in your code can do this.",
-        )
-    if got.kind == ProbeKind.SKIPPED:
-        return result(Outcome.SKIPPED, f"Not run: {got.note}.")
-    if got.kind != ProbeKind.VALUE:
-        return result(Outcome.ERROR, f"This check could not be run: {got.note}.")
-    if ref is None or ref.kind != ProbeKind.VALUE:
-        return result(
-            Outcome.ERROR,
-            "The grader could not compute the expected result for this check. "
-            "This is not your fault: tell your instructor.",
-        )
-
+    not_compared = _not_compared(check, ref, got, signature)
+    if not_compared is not None:
+        outcome, message, error = not_compared
+        return result(outcome, message, error=error)
+    assert ref is not None
     if check.cases or got.failed_cases:
         return _evaluate_cases(check, ref.value, got, result, signature)
     verdict = check.compare(ref.value, got.value, check.label)
@@ -143,6 +112,62 @@ def evaluate(
     if verdict.passed:
         return result(Outcome.PASSED, "Correct.", score=check.points, **shown)
     return result(Outcome.FAILED, _student_text(check, verdict), **shown)
+
+
+def _not_compared(
+    check: Check, ref: ProbeResult | None, got: ProbeResult, signature: str
+) -> tuple[Outcome, str, dict[str, Any] | None] | None:
+    """Outcome, message and the exception shown, when there is no value to compare."""
+    stub = check.stub
+    if got.kind == ProbeKind.MISSING:
+        name = got.note or stub
+        return (
+            Outcome.MISSING,
+            (
+                f"`{name}` is not defined. Define it in your notebook "
+                "(if you did, look for an error in the cell that defines it)."
+            ),
+            None,
+        )
+    if got.kind == ProbeKind.NOT_IMPLEMENTED:
+        return Outcome.MISSING, failure_text(check, got), None
+    if got.kind == ProbeKind.ERROR:
+        shown_error = got.error if check.feedback != "none" else None
+        return Outcome.ERROR, failure_text(check, got, signature), shown_error
+    if got.kind == ProbeKind.TIMEOUT:
+        return (
+            Outcome.TIMEOUT,
+            (
+                f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
+                "Look for a loop that never ends."
+            ),
+            None,
+        )
+    if got.kind == ProbeKind.NOT_RERUN:
+        return Outcome.ERROR, f"Not run: {got.note}.", None
+    if got.kind == ProbeKind.DIED:
+        return (
+            Outcome.ERROR,
+            (
+                f"The kernel died while running `{stub}` ({got.note}). "
+                "Large allocations or a crash in your code can do this."
+            ),
+            None,
+        )
+    if got.kind == ProbeKind.SKIPPED:
+        return Outcome.SKIPPED, f"Not run: {got.note}.", None
+    if got.kind != ProbeKind.VALUE:
+        return Outcome.ERROR, f"This check could not be run: {got.note}.", None
+    if ref is None or ref.kind != ProbeKind.VALUE:
+        return (
+            Outcome.ERROR,
+            (
+                "The grader could not compute the expected result for this check. "
+                "This is not your fault: tell your instructor."
+            ),
+            None,
+        )
+    return None
 
 
 def _series(value: Any, key: str | None) -> list[float] | None:
@@ -160,11 +185,16 @@ def _plot_data(check: Check, expected: Any, got: Any) -> dict[str, Any] | None:
     exp = _series(expected, check.plot_key)
     if exp is None:
         return None
+    caption = (
+        check.plot_caption
+        or f"{check.plot_key or 'result'} per step, yours beside the reference's."
+    )
     return {
         "kind": check.plot,
         "key": check.plot_key,
         "expected": exp,
         "got": _series(got, check.plot_key),
+        "caption": caption,
     }
 
 

@@ -73,6 +73,11 @@ def test_feedback_pages(
     if sub in ("carol", "correct"):
         assert dom.count("<svg") >= 2  # the parabola and the loss curve
         assert 'role="img"' in dom and "<desc>" in dom  # text alternatives for the plots
+        # captions: the assignment's own words, and the default for a plot without one
+        assert "<figcaption>Did we find the minimum? Your steps beside" in dom
+        assert "<figcaption>losses per step, yours beside the reference" in dom
+        # titles under their stub's heading, without the stub again
+        assert "</span> a single step</h3>" in dom
     if sub == "carol":  # her threshold slip, named above the numbers
         card = dom[dom.index("Likely mistake: threshold 0 on probabilities") :]
         assert card.index("Your accuracy matches predictions") < card.index("expected")

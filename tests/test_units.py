@@ -58,7 +58,22 @@ def _checks_file(tmp_path: Path, body: str) -> Path:
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
-        ("@check(points=1)\ndef a(s, c):\n    'no stub here'\n", "must start with"),
+        ("@check(points=1)\ndef a(s, c):\n    'no stub here'\n", "say which stub"),
+        (
+            "@check(stub='g', points=1)\ndef a(s, c):\n    'x'\n",
+            "not one of the assignment's stubs",
+        ),
+        ("@check(stub='f', points=1)\ndef a(s, c):\n    ''\n", "docstring title"),
+        (
+            "import numpy as np\n@check(stub='f', points=1)\ndef a(s, c):\n    'x'\n"
+            "    return np.zeros(2)\n",
+            "uses np, which the probe will not have",
+        ),
+        (
+            "LIMIT = 3\n@check(stub='f', points=1)\ndef a(s, c):\n    'x'\n"
+            "    return [s.f(i) for i in range(LIMIT)]\n",
+            "uses LIMIT",
+        ),
         ("@check(points=1)\ndef a(s, c):\n    'other: x'\n", "not one of the assignment's stubs"),
         (
             "@check(points=1)\ndef a(s, c):\n    'f: x'\n"

@@ -1,7 +1,7 @@
 """Checks for intro_ann. Each probe runs inside the student's kernel (and once on the
 reference); its result is compared outside the sandbox. Points total 100."""
 
-from graders import allclose, check, helper, within
+from graders import Plot, allclose, check, helper, within
 
 FLOAT = allclose(rtol=1e-4, atol=1e-6)  # float32 answers pass, wrong ones do not
 
@@ -32,21 +32,27 @@ def _linear_model(seed, device):
 # 1. gradient_descent (12 points)
 
 
-@check(points=4, compare=FLOAT, label="xs", plot="parabola")
+@check(
+    stub="gradient_descent",
+    points=4,
+    compare=FLOAT,
+    label="xs",
+    plot=Plot("parabola", caption="Did we find the minimum? Your steps beside the reference's."),
+)
 def gd_example(student, ctx):
-    """gradient_descent: the notebook's example (f(x) = x**2 from x0 = 1, lr 0.1, 10 steps)"""
+    """the notebook's example (f(x) = x**2 from x0 = 1, lr 0.1, 10 steps)"""
     return student.gradient_descent(lambda x: 2 * x, 1, 0.1, 10)
 
 
-@check(points=2, compare=FLOAT, label="xs")
+@check(stub="gradient_descent", points=2, compare=FLOAT, label="xs")
 def gd_single_step(student, ctx):
-    """gradient_descent: a single step"""
+    """a single step"""
     return student.gradient_descent(lambda x: 2 * (x - 3), -2.0, 0.25, 1)
 
 
-@check(points=6, hidden=True, cases=True, compare=FLOAT, label="xs")
+@check(stub="gradient_descent", points=6, hidden=True, cases=True, compare=FLOAT, label="xs")
 def gd_hidden(student, ctx):
-    """gradient_descent: hidden functions, starting points and step sizes"""
+    """hidden functions, starting points and step sizes"""
     rng = ctx.rng()
     gd = student.gradient_descent
     for k in range(4):
@@ -61,18 +67,27 @@ def gd_hidden(student, ctx):
 # 2. perceptron_predict (10 points)
 
 
-@check(points=4, compare=allclose(dtype_kinds="iub"), label="predictions")
+@check(
+    stub="perceptron_predict", points=4, compare=allclose(dtype_kinds="iub"), label="predictions"
+)
 def pp_example(student, ctx):
-    """perceptron_predict: an AND gate (w = [1, 1], b = -1.5)"""
+    """an AND gate (w = [1, 1], b = -1.5)"""
     import numpy as np
 
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     return student.perceptron_predict(X, np.array([1.0, 1.0]), -1.5)
 
 
-@check(points=6, hidden=True, cases=True, compare=allclose(dtype_kinds="iub"), label="predictions")
+@check(
+    stub="perceptron_predict",
+    points=6,
+    hidden=True,
+    cases=True,
+    compare=allclose(dtype_kinds="iub"),
+    label="predictions",
+)
 def pp_hidden(student, ctx):
-    """perceptron_predict: hidden inputs, including points exactly on the boundary"""
+    """hidden inputs, including points exactly on the boundary"""
     import numpy as np
 
     rng = ctx.rng()
@@ -87,9 +102,9 @@ def pp_hidden(student, ctx):
 # 3. perceptron_train (14 points)
 
 
-@check(points=6, compare=FLOAT, label="")
+@check(stub="perceptron_train", points=6, compare=FLOAT, label="")
 def pt_example(student, ctx):
-    """perceptron_train: learns an AND gate (lr 0.1, 10 epochs)"""
+    """learns an AND gate (lr 0.1, 10 epochs)"""
     import numpy as np
 
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -98,9 +113,9 @@ def pt_example(student, ctx):
     return {"w": w, "b": b}
 
 
-@check(points=8, hidden=True, compare=FLOAT, label="")
+@check(stub="perceptron_train", points=8, hidden=True, compare=FLOAT, label="")
 def pt_hidden(student, ctx):
-    """perceptron_train: hidden separable data (weights after a few epochs)"""
+    """hidden separable data (weights after a few epochs)"""
     import numpy as np
 
     rng = ctx.rng()
@@ -114,17 +129,17 @@ def pt_hidden(student, ctx):
 # 4. bce_loss (10 points)
 
 
-@check(points=4, compare=FLOAT, label="loss")
+@check(stub="bce_loss", points=4, compare=FLOAT, label="loss")
 def bce_example(student, ctx):
-    """bce_loss: four predictions (p = [0.9, 0.2, 0.7, 0.4], y = [1, 0, 1, 0])"""
+    """four predictions (p = [0.9, 0.2, 0.7, 0.4], y = [1, 0, 1, 0])"""
     import numpy as np
 
     return student.bce_loss(np.array([0.9, 0.2, 0.7, 0.4]), np.array([1, 0, 1, 0]))
 
 
-@check(points=6, hidden=True, cases=True, compare=FLOAT, label="loss")
+@check(stub="bce_loss", points=6, hidden=True, cases=True, compare=FLOAT, label="loss")
 def bce_hidden(student, ctx):
-    """bce_loss: hidden probabilities and labels"""
+    """hidden probabilities and labels"""
     rng = ctx.rng()
     for k in range(3):
         n = int(rng.integers(5, 40))
@@ -138,9 +153,9 @@ def bce_hidden(student, ctx):
 # 5. train (16 points)
 
 
-@check(points=6, compare=FLOAT, label="", plot="line", plot_key="losses")
+@check(stub="train", points=6, compare=FLOAT, label="", plot="line", plot_key="losses")
 def train_regression(student, ctx):
-    """train: the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"""
+    """the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"""
     import numpy as np
     import torch
     from torch import nn
@@ -157,9 +172,9 @@ def train_regression(student, ctx):
     return {"losses": losses, "weight": model.weight, "bias": model.bias}
 
 
-@check(points=10, hidden=True, compare=FLOAT, label="")
+@check(stub="train", points=10, hidden=True, compare=FLOAT, label="")
 def train_hidden(student, ctx):
-    """train: hidden binary classification (Sigmoid, BCELoss, SGD) from fixed initial weights"""
+    """hidden binary classification (Sigmoid, BCELoss, SGD) from fixed initial weights"""
     import torch
     from sklearn.datasets import make_blobs
     from torch import nn
@@ -178,9 +193,9 @@ def train_hidden(student, ctx):
 # 6. accuracy (12 points)
 
 
-@check(points=4, compare=allclose(atol=1e-6), label="accuracy")
+@check(stub="accuracy", points=4, compare=allclose(atol=1e-6), label="accuracy")
 def acc_example(student, ctx):
-    """accuracy: a Sigmoid model's (N, 1) probabilities against (N,) labels"""
+    """a Sigmoid model's (N, 1) probabilities against (N,) labels"""
     import torch
 
     probs = torch.tensor([[0.91], [0.12], [0.55], [0.49], [0.03], [0.77], [0.62], [0.30]])
@@ -188,9 +203,16 @@ def acc_example(student, ctx):
     return student.accuracy(probs, y)
 
 
-@check(points=8, hidden=True, cases=True, compare=allclose(atol=1e-6), label="accuracy")
+@check(
+    stub="accuracy",
+    points=8,
+    hidden=True,
+    cases=True,
+    compare=allclose(atol=1e-6),
+    label="accuracy",
+)
 def acc_hidden(student, ctx):
-    """accuracy: hidden probabilities, (N,) and (N, 1) shapes, another threshold"""
+    """hidden probabilities, (N,) and (N, 1) shapes, another threshold"""
     import torch
 
     # The contract (the stub's docstring): torch tensors, probs (N,) or (N, 1), y (N,).
@@ -208,9 +230,9 @@ def acc_hidden(student, ctx):
 # 7. train_epoch (14 points)
 
 
-@check(points=6, compare=FLOAT, label="")
+@check(stub="train_epoch", points=6, compare=FLOAT, label="")
 def te_example(student, ctx):
-    """train_epoch: one epoch of Flatten + Linear on 60 images, batches of 10"""
+    """one epoch of Flatten + Linear on 60 images, batches of 10"""
     import torch
     from torch import nn
 
@@ -221,9 +243,9 @@ def te_example(student, ctx):
     return {"mean loss": loss, "bias after the epoch": model[1].bias}
 
 
-@check(points=8, hidden=True, compare=FLOAT, label="")
+@check(stub="train_epoch", points=8, hidden=True, compare=FLOAT, label="")
 def te_hidden(student, ctx):
-    """train_epoch: hidden data whose last batch is smaller than the rest"""
+    """hidden data whose last batch is smaller than the rest"""
     import torch
     from torch import nn
 
@@ -238,17 +260,17 @@ def te_hidden(student, ctx):
 # 8. evaluate (12 points)
 
 
-@check(points=5, compare=within(1e-6), label="accuracy")
+@check(stub="evaluate", points=5, compare=within(1e-6), label="accuracy")
 def ev_example(student, ctx):
-    """evaluate: accuracy of a fixed model on 60 images, batches of 10"""
+    """accuracy of a fixed model on 60 images, batches of 10"""
     return student.evaluate(
         _linear_model(3, ctx.device), _torch_data(4, 60, 10, ctx.device), ctx.device
     )
 
 
-@check(points=7, hidden=True, compare=within(1e-6), label="accuracy")
+@check(stub="evaluate", points=7, hidden=True, compare=within(1e-6), label="accuracy")
 def ev_hidden(student, ctx):
-    """evaluate: a partly trained model on hidden data whose last batch is smaller"""
+    """a partly trained model on hidden data whose last batch is smaller"""
     import torch
     from torch import nn
 

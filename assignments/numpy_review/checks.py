@@ -22,27 +22,27 @@ def _describe(value):
 # 1. standardize (16 points): broadcasting a row of column statistics over a matrix
 
 
-@check(points=6, compare=FLOAT, label="Z")
+@check(stub="standardize", points=6, compare=FLOAT, label="Z")
 def standardize_example(student, ctx):
-    """standardize: the notebook's 4x2 example"""
+    """the notebook's 4x2 example"""
     import numpy as np
 
     X = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 60.0]])
     return student.standardize(X)
 
 
-@check(points=4, compare=FLOAT, label="Z")
+@check(stub="standardize", points=4, compare=FLOAT, label="Z")
 def standardize_constant(student, ctx):
-    """standardize: a column that never changes becomes zeros, not NaN"""
+    """a column that never changes becomes zeros, not NaN"""
     import numpy as np
 
     X = np.array([[1.0, 5.0, -1.0], [3.0, 5.0, 0.0], [8.0, 5.0, 4.0]])
     return student.standardize(X)
 
 
-@check(points=6, hidden=True, cases=True, compare=FLOAT, label="Z")
+@check(stub="standardize", points=6, hidden=True, cases=True, compare=FLOAT, label="Z")
 def standardize_hidden(student, ctx):
-    """standardize: hidden matrices of other shapes"""
+    """hidden matrices of other shapes"""
     rng = ctx.rng()
     for n, d in [(5, 3), (2, 7), (40, 1)]:
         ctx.case(f"{n}x{d}", student.standardize, rng.normal(rng.uniform(-5, 5), 3.0, (n, d)))
@@ -52,9 +52,9 @@ def standardize_hidden(student, ctx):
 # 2. pairwise_sq_dists (14 points): an (n, 1, d) minus a (1, m, d)
 
 
-@check(points=6, compare=FLOAT, label="D")
+@check(stub="pairwise_sq_dists", points=6, compare=FLOAT, label="D")
 def pairwise_example(student, ctx):
-    """pairwise_sq_dists: three points against two"""
+    """three points against two"""
     import numpy as np
 
     A = np.array([[0.0, 0.0], [1.0, 1.0], [3.0, -1.0]])
@@ -62,9 +62,9 @@ def pairwise_example(student, ctx):
     return student.pairwise_sq_dists(A, B)
 
 
-@check(points=8, hidden=True, cases=True, compare=FLOAT, label="D")
+@check(stub="pairwise_sq_dists", points=8, hidden=True, cases=True, compare=FLOAT, label="D")
 def pairwise_hidden(student, ctx):
-    """pairwise_sq_dists: hidden point sets, including one dimension and a single point"""
+    """hidden point sets, including one dimension and a single point"""
     rng = ctx.rng()
     for n, m, d in [(4, 6, 3), (1, 5, 2), (7, 1, 1), (10, 10, 8)]:
         A, B = rng.normal(size=(n, d)), rng.normal(size=(m, d))
@@ -75,17 +75,17 @@ def pairwise_hidden(student, ctx):
 # 3. mse (10 points)
 
 
-@check(points=5, compare=FLOAT, label="loss")
+@check(stub="mse", points=5, compare=FLOAT, label="loss")
 def mse_example(student, ctx):
-    """mse: the notebook's example"""
+    """the notebook's example"""
     import numpy as np
 
     return student.mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))
 
 
-@check(points=5, hidden=True, cases=True, compare=FLOAT, label="loss")
+@check(stub="mse", points=5, hidden=True, cases=True, compare=FLOAT, label="loss")
 def mse_hidden(student, ctx):
-    """mse: hidden targets, as vectors, as (n, 1) columns and as lists"""
+    """hidden targets, as vectors, as (n, 1) columns and as lists"""
     rng = ctx.rng()
     y, yhat = rng.normal(size=20), rng.normal(size=20)
     ctx.case("vectors", student.mse, y, yhat)
@@ -97,25 +97,25 @@ def mse_hidden(student, ctx):
 # 4. log_loss (15 points)
 
 
-@check(points=5, compare=FLOAT, label="loss")
+@check(stub="log_loss", points=5, compare=FLOAT, label="loss")
 def log_loss_example(student, ctx):
-    """log_loss: the notebook's example"""
+    """the notebook's example"""
     import numpy as np
 
     return student.log_loss(np.array([1, 0, 1, 1]), np.array([0.9, 0.2, 0.6, 0.99]))
 
 
-@check(points=5, compare=allclose(rtol=1e-3), label="loss")
+@check(stub="log_loss", points=5, compare=allclose(rtol=1e-3), label="loss")
 def log_loss_extremes(student, ctx):
-    """log_loss: probabilities of exactly 0 and 1 give a finite loss (clip them to [eps, 1 - eps])"""
+    """probabilities of exactly 0 and 1 give a finite loss (clip them to [eps, 1 - eps])"""
     import numpy as np
 
     return student.log_loss(np.array([1, 0, 1, 0]), np.array([1.0, 0.0, 0.0, 0.5]))
 
 
-@check(points=5, hidden=True, cases=True, compare=FLOAT, label="loss")
+@check(stub="log_loss", points=5, hidden=True, cases=True, compare=FLOAT, label="loss")
 def log_loss_hidden(student, ctx):
-    """log_loss: hidden labels and probabilities"""
+    """hidden labels and probabilities"""
     rng = ctx.rng()
     for k, n in enumerate((3, 50)):
         ctx.case(
@@ -127,17 +127,17 @@ def log_loss_hidden(student, ctx):
 # 5. to_tensor and 6. to_numpy (10 points each)
 
 
-@check(points=6, compare=FLOAT32, label="tensor")
+@check(stub="to_tensor", points=6, compare=FLOAT32, label="tensor")
 def to_tensor_array(student, ctx):
-    """to_tensor: a float64 array becomes a float32 torch tensor of the same values"""
+    """a float64 array becomes a float32 torch tensor of the same values"""
     import numpy as np
 
     return _describe(student.to_tensor(np.linspace(-2, 2, 9)))
 
 
-@check(points=4, cases=True, compare=FLOAT32, label="tensor")
+@check(stub="to_tensor", points=4, cases=True, compare=FLOAT32, label="tensor")
 def to_tensor_ints(student, ctx):
-    """to_tensor: integer arrays and lists become float32 tensors too"""
+    """integer arrays and lists become float32 tensors too"""
     import numpy as np
 
     to_tensor = student.to_tensor
@@ -145,17 +145,17 @@ def to_tensor_ints(student, ctx):
     ctx.case("list", lambda: _describe(to_tensor([0.5, 1.5, 2.5])))
 
 
-@check(points=4, compare=FLOAT, label="array")
+@check(stub="to_numpy", points=4, compare=FLOAT, label="array")
 def to_numpy_plain(student, ctx):
-    """to_numpy: a plain tensor becomes a numpy array"""
+    """a plain tensor becomes a numpy array"""
     import torch
 
     return _describe(student.to_numpy(torch.arange(6, dtype=torch.float64).reshape(2, 3)))
 
 
-@check(points=6, compare=FLOAT32, label="array")
+@check(stub="to_numpy", points=6, compare=FLOAT32, label="array")
 def to_numpy_grad(student, ctx):
-    """to_numpy: a tensor that requires grad (like the notebook's w) becomes an array"""
+    """a tensor that requires grad (like the notebook's w) becomes an array"""
     import torch
 
     w = torch.tensor([0.5, -1.5, 2.0], requires_grad=True)
@@ -166,17 +166,17 @@ def to_numpy_grad(student, ctx):
 # 7. quadratic_model (10 points) and 8. fit_quadratic (15 points, needs quadratic_model)
 
 
-@check(points=4, compare=FLOAT, label="yhat")
+@check(stub="quadratic_model", points=4, compare=FLOAT, label="yhat")
 def quadratic_numpy(student, ctx):
-    """quadratic_model: w * x**2 + b on a numpy array"""
+    """w * x**2 + b on a numpy array"""
     import numpy as np
 
     return student.quadratic_model(np.linspace(-2, 2, 5), 0.5, 1.0)
 
 
-@check(points=6, compare=FLOAT32, label="grad")
+@check(stub="quadratic_model", points=6, compare=FLOAT32, label="grad")
 def quadratic_grad(student, ctx):
-    """quadratic_model: gradients flow to w and b (the playground's w.grad = 2.7205, b.grad = 2)"""
+    """gradients flow to w and b (the playground's w.grad = 2.7205, b.grad = 2)"""
     import numpy as np
     import torch
 
@@ -190,9 +190,15 @@ def quadratic_grad(student, ctx):
     return {"w.grad": w.grad, "b.grad": b.grad}
 
 
-@check(points=8, compare=FLOAT32, label="fit", depends=[quadratic_numpy, quadratic_grad])
+@check(
+    stub="fit_quadratic",
+    points=8,
+    compare=FLOAT32,
+    label="fit",
+    depends=[quadratic_numpy, quadratic_grad],
+)
 def fit_playground(student, ctx):
-    """fit_quadratic: the playground (y = x**2 on 100 points, lr 0.1, 20 epochs)"""
+    """the playground (y = x**2 on 100 points, lr 0.1, 20 epochs)"""
     import numpy as np
 
     x = np.linspace(-2, 2, 100)
@@ -200,10 +206,10 @@ def fit_playground(student, ctx):
     return {"w": float(w), "b": float(b)}
 
 
-@check(points=7, hidden=True, cases=True, compare=FLOAT32, label="fit",
+@check(stub="fit_quadratic", points=7, hidden=True, cases=True, compare=FLOAT32, label="fit",
        depends=[quadratic_numpy, quadratic_grad])  # fmt: skip
 def fit_hidden(student, ctx):
-    """fit_quadratic: hidden curves, step sizes and epoch counts (zero epochs included)"""
+    """hidden curves, step sizes and epoch counts (zero epochs included)"""
 
     rng = ctx.rng()
     fit = student.fit_quadratic
