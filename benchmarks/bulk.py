@@ -35,9 +35,10 @@ from benchmarks.overhead import plain
 from graders.assignment import find_assignment
 from graders.discover import discover
 from graders.errors import default_jobs
-from graders.grade import Prepared, Settings, grade_many, prepare
 from graders.model import Report
+from graders.prepare import Prepared, Settings, prepare
 from graders.report import write_submission
+from graders.schedule import grade_many
 from graders.zygote import choose_kernels
 
 ROOT = Path(__file__).resolve().parent.parent

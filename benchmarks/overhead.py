@@ -23,7 +23,8 @@ from nbclient import NotebookClient
 
 from graders.assignment import find_assignment
 from graders.discover import load_file
-from graders.grade import Settings, grade_submission, prepare
+from graders.pipeline import grade_submission
+from graders.prepare import Settings, prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "submissions" / "alice_correct.ipynb"

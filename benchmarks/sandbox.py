@@ -18,7 +18,8 @@ from pathlib import Path
 from graders.assignment import find_assignment
 from graders.discover import load_file
 from graders.execute import KernelSession
-from graders.grade import Settings, grade_submission, prepare
+from graders.pipeline import grade_submission
+from graders.prepare import Settings, prepare
 from graders.sandbox import Sandbox, get_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent

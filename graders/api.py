@@ -19,11 +19,12 @@ from pathlib import Path
 from .assignment import find_assignment
 from .discover import discover
 from .errors import UsageError, default_jobs
-from .grade import Settings, grade_many, prepare
 from .model import Report
+from .prepare import Settings, prepare
 from .reference import default_cache_dir
 from .report import write_run, write_submission
 from .sandbox import protect
+from .schedule import grade_many
 from .zygote import close_all
 
 

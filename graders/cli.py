@@ -17,14 +17,16 @@ from .cluster import grade_on_cluster
 from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
 from .errors import ExitCode, GraderError, UsageError, default_jobs, exit_codes_help
-from .grade import Prepared, Settings, grade_many, grade_submission, prepare
 from .kernel_results import ProbeKind
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
+from .pipeline import grade_submission
+from .prepare import Prepared, Settings, prepare
 from .providers import KERNEL_CHOICES
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
+from .schedule import grade_many
 from .zygote import close_all
 
 EXIT_CODES = exit_codes_help()

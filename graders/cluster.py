@@ -18,8 +18,9 @@ from typing import Any
 from .data import has_fashion_mnist, write_fashion_mnist
 from .discover import Submission
 from .errors import UsageError
-from .grade import Prepared, error_report, grade_submission
 from .model import Report
+from .pipeline import error_report, grade_submission
+from .prepare import Prepared
 
 
 def _grade_on_worker(p: Prepared, sub: Submission) -> Report:

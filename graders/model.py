@@ -37,6 +37,7 @@ class EventKind(str, enum.Enum):
     KERNEL_NOT_RESTARTED = "kernel_not_restarted"  # the restart limit or the deadline
     NO_CGROUP = "no_cgroup"  # memory and processes were limited only roughly
     GRADED_AGAIN = "graded_again"  # the harness lost the kernel's host (a zygote)
+    PRESTART_FAILED = "prestart_failed"  # a kernel started ahead failed; it started anew
     RENDER_FAILED = "render_failed"  # feedback.html could not be rendered
 
 

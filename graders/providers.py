@@ -23,7 +23,8 @@ from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
 
-from .sandbox import Cgroup, Sandbox, SandboxSpec
+from .cgroups import Cgroup
+from .sandbox import Sandbox, SandboxSpec
 
 KERNEL_CHOICES = ("auto", "zygote", "fresh")
 

@@ -10,27 +10,23 @@ not exist (a student's own laptop). See SECURITY.md for what each guarantees.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import signal
 import site
 import sys
-import time
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .assignment import Limits, search_roots
+from .cgroups import Cgroup
 from .errors import SandboxError, UsageError
 
 WORK_MOUNT = "/submission"
 ZYGOTE_SCRIPT = "/opt/grader-zygote/zygote_child.py"
 DATA_MOUNT = "/data"
 NOBODY = 65534
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 @dataclass(frozen=True)
@@ -143,144 +139,6 @@ def kernel_env(home: str, data: str | None) -> dict[str, str]:
     return env
 
 
-class Cgroup:
-    """One memory+pids cgroup per kernel (v1 or v2), or nothing where none can be made."""
-
-    def __init__(self, dirs: list[Path], version: int) -> None:
-        self.dirs = dirs
-        self.version = version
-
-    @classmethod
-    def create(cls, limits: Limits) -> Cgroup | None:
-        name = f"grader/{uuid.uuid4().hex[:12]}"
-        mem = limits.memory_mb * 1024 * 1024
-        v1_mem, v1_pids = CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"
-        made: list[Path] = []
-        try:
-            # v1 (hybrid machines, like this project's): separate memory and pids hierarchies.
-            if (v1_mem / "memory.limit_in_bytes").exists() and (v1_pids / "cgroup.procs").exists():
-                dm, dp = v1_mem / name, v1_pids / name
-                dm.mkdir(parents=True)
-                made.append(dm)
-                dp.mkdir(parents=True)
-                made.append(dp)
-                (dm / "memory.limit_in_bytes").write_text(str(mem))
-                swap = dm / "memory.memsw.limit_in_bytes"
-                if swap.exists():
-                    swap.write_text(str(mem))
-                (dp / "pids.max").write_text(str(limits.max_processes))
-                return cls([dm, dp], 1)
-            controllers = (CGROUP_ROOT / "cgroup.controllers").read_text().split()
-            if {"memory", "pids"} <= set(controllers):
-                parent = CGROUP_ROOT / "grader"
-                parent.mkdir(exist_ok=True)
-                (parent / "cgroup.subtree_control").write_text("+memory +pids")
-                d = CGROUP_ROOT / name
-                d.mkdir()
-                made.append(d)
-                (d / "memory.max").write_text(str(mem))
-                (d / "memory.swap.max").write_text("0")
-                (d / "pids.max").write_text(str(limits.max_processes))
-                return cls([d], 2)
-        except OSError:
-            for d in reversed(made):
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
-            return None
-        return None
-
-    def join_prefix(self) -> list[str]:
-        joins = " && ".join(f'echo $$ > "{d}/cgroup.procs"' for d in self.dirs)
-        return ["/bin/sh", "-c", f'{joins} && exec "$@"', "sh"]
-
-    def oom_killed(self) -> bool:
-        try:
-            if self.version == 1:
-                text = (self.dirs[0] / "memory.oom_control").read_text()
-            else:
-                text = (self.dirs[0] / "memory.events").read_text()
-        except OSError:
-            return False
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip() not in ("", "0"):
-                return True
-        return False
-
-    def peak_bytes(self) -> int | None:
-        """The most memory the kernel and its children used (v1 max_usage, v2 memory.peak)."""
-        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-        try:
-            return int((self.dirs[0] / name).read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def pids_exhausted(self) -> bool:
-        d = self.dirs[-1]
-        try:
-            for line in (d / "pids.events").read_text().splitlines():
-                key, _, value = line.partition(" ")
-                if key == "max" and value.strip() != "0":
-                    return True
-        except OSError:
-            pass
-        return False
-
-    def kill_all(self) -> None:
-        for d in self.dirs:
-            if self.version == 2 and (d / "cgroup.kill").exists():
-                try:
-                    (d / "cgroup.kill").write_text("1")
-                except OSError:
-                    pass
-            try:
-                for pid in (d / "cgroup.procs").read_text().split():
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-            except OSError:
-                pass
-
-    async def remove(self) -> None:
-        """Kill what is left and remove the cgroup; dying tasks (an OOM kill, a fork bomb's
-        hundreds of children) can take seconds to leave it."""
-        self.kill_all()
-        for d in self.dirs:
-            for _ in range(200):
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    self.kill_all()
-                    await asyncio.sleep(0.05)
-
-    @staticmethod
-    def sweep(max_age: float = 3600.0) -> None:
-        """Remove empty cgroups that a killed harness left behind (older than an hour, so
-        never one that another grading run has just made)."""
-        now = time.time()
-        for ctl in ("memory", "pids", ""):
-            parent = CGROUP_ROOT / ctl / "grader" if ctl else CGROUP_ROOT / "grader"
-            try:
-                children = [d for d in parent.iterdir() if d.is_dir()]
-            except OSError:
-                continue
-            for d in children:
-                try:
-                    if (
-                        now - d.stat().st_mtime > max_age
-                        and not (d / "cgroup.procs").read_text().strip()
-                    ):
-                        d.rmdir()
-                except OSError:
-                    continue
-
-
 class Sandbox(ABC):
     """Wraps the kernel's argv; owns nothing itself (the executor owns the resources)."""
 
@@ -378,24 +236,25 @@ class Bubblewrap(Sandbox):
         self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None, zygote: Any = None
     ) -> list[str]:
         """The kernel's command line; ``zygote`` (a :class:`graders.zygote.ZygoteMounts`):
-        the line of a zygote that forks kernels instead (see that module)."""
+        the line of a zygote that forks kernels instead (see that module). bwrap applies its
+        options in order: the private /tmp comes before anything bound below it."""
         if zygote is not None and not self.rootful:
             raise SandboxError("a zygote needs bubblewrap as root")
-        venv = Path(sys.prefix)
-        base = Path(sys.base_prefix)
-        ro = sorted({str(venv), str(base), *python_path()[0]}, key=len)
+        ro = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)), *python_path()[0]}, key=len)
         if spec.gpu is not None:  # where the loader finds the driver's libcuda.so
             ro += [p for p in library_path() if p not in ro]
-        passwd = spec.runtime / "passwd"
-        group = spec.runtime / "group"
-        kid = NOBODY if zygote is None else 1000  # a forked kernel is uid 1000 in its userns
-        nobody = f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n"
-        passwd.write_text(
-            f"student:x:{kid}:{kid}:student:{WORK_MOUNT}:/bin/sh\n" + (nobody if zygote else "")
-        )
-        group.write_text(f"student:x:{kid}:\n" + (f"nogroup:x:{NOBODY}:\n" if zygote else ""))
-        tmp_bytes = spec.limits.tmp_mb * 1024 * 1024
+        return [
+            *self._namespaces(spec, cgroup, zygote),
+            *self._system(spec, ro, zygote),
+            *(self._gpu(spec.gpu) if spec.gpu is not None else []),
+            *self._work(spec),
+            *(self._zygote(zygote) if zygote is not None else []),
+            *self._drop_privileges(spec, cgroup, zygote),
+            *argv,
+        ]
 
+    def _namespaces(self, spec: SandboxSpec, cgroup: Cgroup | None, zygote: Any) -> list[str]:
+        """bwrap itself (in the cgroup), its capabilities, namespaces and environment."""
         cmd = ["env", "-i", *(cgroup.join_prefix() if cgroup else []), self.bwrap]
         if self.rootful:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
@@ -412,8 +271,20 @@ class Bubblewrap(Sandbox):
         env = {**self.env(spec), **(zygote.env if zygote is not None else {})}
         for key, value in env.items():
             cmd += ["--setenv", key, value]
+        return cmd
+
+    def _system(self, spec: SandboxSpec, ro: list[str], zygote: Any) -> list[str]:
+        """/tmp, the read-only system and Python, the kernel's user, /proc and /dev."""
+        passwd, group = spec.runtime / "passwd", spec.runtime / "group"
+        kid = NOBODY if zygote is None else 1000  # a forked kernel is uid 1000 in its userns
+        nobody = f"nobody:x:{NOBODY}:{NOBODY}:nobody:/nonexistent:/usr/sbin/nologin\n"
+        passwd.write_text(
+            f"student:x:{kid}:{kid}:student:{WORK_MOUNT}:/bin/sh\n" + (nobody if zygote else "")
+        )
+        group.write_text(f"student:x:{kid}:\n" + (f"nogroup:x:{NOBODY}:\n" if zygote else ""))
+        tmp_bytes = spec.limits.tmp_mb * 1024 * 1024
         # The private /tmp first: binds below it (the ipc folder) must land on top of it.
-        cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+        cmd = ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
         cmd += ["--ro-bind", "/usr", "/usr"]
         for link in ("lib", "lib64", "bin", "sbin"):
             if Path(f"/usr/{link}").exists():
@@ -432,15 +303,26 @@ class Bubblewrap(Sandbox):
         if Path("/etc/fonts").is_dir():  # matplotlib's fontconfig; system config, read-only
             cmd += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
         cmd += ["--proc", "/proc", "--dev", "/dev"]  # a fresh /proc: CUDA needs it (error 304)
-        if spec.gpu is not None:  # only when grading on CUDA: this GPU's nodes and /sys
-            for node in gpu_nodes(spec.gpu):
-                cmd += ["--dev-bind", node, node]
-            cmd += ["--ro-bind", "/sys", "/sys"]
-            # The loader's cache and config: how it finds libcuda.so outside /usr/lib.
-            for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
-                if Path(f).exists():
-                    cmd += ["--ro-bind", f, f]
-        cmd += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
+        return cmd
+
+    @staticmethod
+    def _gpu(index: str) -> list[str]:
+        """Only when grading on CUDA: this GPU's device nodes, /sys and the loader's files."""
+        cmd = []
+        for node in gpu_nodes(index):
+            cmd += ["--dev-bind", node, node]
+        cmd += ["--ro-bind", "/sys", "/sys"]
+        # The loader's cache and config: how it finds libcuda.so outside /usr/lib.
+        for f in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d"):
+            if Path(f).exists():
+                cmd += ["--ro-bind", f, f]
+        return cmd
+
+    @staticmethod
+    def _work(spec: SandboxSpec) -> list[str]:
+        """/dev/shm, the work dir with the submission's files, the runtime folder, the data."""
+        tmp_bytes = spec.limits.tmp_mb * 1024 * 1024
+        cmd = ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/dev/shm"]
         # The work dir is a size-capped tmpfs (disk use is limited, and charged to the memory
         # cgroup); the submission's own files are bound into it read-only.
         work_bytes = spec.limits.work_mb * 1024 * 1024
@@ -454,13 +336,22 @@ class Bubblewrap(Sandbox):
         cmd += ["--bind", str(spec.runtime), str(spec.runtime)]
         if spec.data is not None:
             cmd += ["--ro-bind", str(spec.data), DATA_MOUNT]
-        if zygote is not None:  # every kernel's folders, and the zygote's program
-            mount = Path(ZYGOTE_SCRIPT)
-            cmd += ["--bind", str(zygote.slots), str(zygote.slots)]
-            cmd += ["--perms", "0755", "--dir", str(mount.parent.parent)]
-            cmd += ["--perms", "0755", "--dir", str(mount.parent)]
-            cmd += ["--ro-bind", str(zygote.script), str(mount)]
-        cmd += ["--remount-ro", "/", "--chdir", WORK_MOUNT, "--"]
+        return cmd
+
+    @staticmethod
+    def _zygote(zygote: Any) -> list[str]:
+        """Every kernel's folders, and the zygote's program."""
+        mount = Path(ZYGOTE_SCRIPT)
+        cmd = ["--bind", str(zygote.slots), str(zygote.slots)]
+        cmd += ["--perms", "0755", "--dir", str(mount.parent.parent)]
+        cmd += ["--perms", "0755", "--dir", str(mount.parent)]
+        cmd += ["--ro-bind", str(zygote.script), str(mount)]
+        return cmd
+
+    def _drop_privileges(self, spec: SandboxSpec, cgroup: Cgroup | None, zygote: Any) -> list[str]:
+        """Read-only root, then (as root) setpriv to uid 65534 with no capabilities, then
+        the rlimits."""
+        cmd = ["--remount-ro", "/", "--chdir", WORK_MOUNT, "--"]
         if zygote is not None:
             # bwrap covers /proc/irq and /proc/bus read-only; in a nested user namespace those
             # covers are locked, and a locked cover makes the kernel refuse a fresh procfs
@@ -472,8 +363,7 @@ class Bubblewrap(Sandbox):
             ]  # fmt: skip
         # Without a memory cgroup, RLIMIT_AS is the fallback (never on CUDA: the driver
         # reserves far more address space than it uses).
-        cmd += _rlimits(spec.limits, address_space=cgroup is None and spec.gpu is None)
-        return cmd + argv
+        return cmd + _rlimits(spec.limits, address_space=cgroup is None and spec.gpu is None)
 
 
 def available_backends() -> list[str]:

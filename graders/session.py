@@ -28,13 +28,14 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .assignment import Limits
 from .capture import CappedClient, OutputCollector, cell_output, strip_ansi, truncate
+from .cgroups import Cgroup
 from .checks import Check
 from .errors import KernelHostLost, KernelStartError
 from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, decode_reply
 from .kernel_setup import PRELUDE, gpu_cap_code, start_hint
 from .model import Event, EventKind
 from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
-from .sandbox import Cgroup, Sandbox, SandboxSpec, chown_tree
+from .sandbox import Sandbox, SandboxSpec, chown_tree
 
 SKIP_TAG = "skip-grading"
 PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"

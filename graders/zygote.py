@@ -39,6 +39,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from .assignment import Limits
+from .cgroups import Cgroup
 from .errors import KernelHostLost, KernelStartError, SandboxError, UsageError
 from .providers import KernelProvider, SandboxedKernelManager
 from .sandbox import (
@@ -46,7 +47,6 @@ from .sandbox import (
     WORK_MOUNT,
     ZYGOTE_SCRIPT,
     Bubblewrap,
-    Cgroup,
     Sandbox,
     SandboxSpec,
     chown_tree,

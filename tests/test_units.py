@@ -218,3 +218,14 @@ def test_summary_lists_interrupted_kernels_by_event_kind() -> None:
     ]
     listed = [r["submission"]["id"] for r in summary_model(reports)["timeouts"]]  # type: ignore[index]
     assert listed == ["restarted", "gave_up"]
+
+
+def test_the_schema_lists_every_event_kind() -> None:
+    import json
+
+    from graders.model import EventKind
+
+    schema = json.loads(
+        (Path(__file__).parent.parent / "graders/schema/report.schema.json").read_text()
+    )
+    assert schema["properties"]["event_kinds"]["items"]["enum"] == [k.value for k in EventKind]

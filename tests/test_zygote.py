@@ -23,9 +23,10 @@ from graders import sandbox
 from graders.assignment import Limits, find_assignment
 from graders.discover import load_file
 from graders.execute import KernelSession
-from graders.grade import Settings, grade_many, prepare
 from graders.model import EventKind, Report
+from graders.prepare import Settings, prepare
 from graders.sandbox import Bubblewrap
+from graders.schedule import grade_many
 from graders.zygote import UidPool, ZygoteProvider, zygote_unavailable
 from tests.conftest import GradedRun
 

@@ -1,0 +1,179 @@
+"""One submission through the pipeline: execute it, score each check, name known
+mistakes, make its report.
+
+The pipeline: discover (:mod:`.discover`) -> prepare (:mod:`.prepare`, once per run) ->
+execute and probe (:mod:`.execute`) -> compare and score (:mod:`.compare`, :mod:`.score`,
+here) -> report (:mod:`.report`); :mod:`.schedule` runs many submissions at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import __version__, notebook
+from .checks import Check
+from .devices import device_info
+from .discover import Submission
+from .errors import KernelHostLost, KernelStartError
+from .execute import Execution, Source, execute_submission
+from .kernel_results import ProbeResult
+from .mistakes import diagnose
+from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
+from .prepare import Prepared, Settings, prepare
+from .reference import library_versions
+from .score import evaluate, summary_line
+from .session import KernelSession
+
+__all__ = ["Prepared", "Settings", "error_report", "grade_submission", "prepare"]
+
+
+def _source(sub: Submission) -> Source:
+    if sub.kind == "notebook":
+        read = notebook.read(sub.data)
+        if read.nb is None:  # discovery read it; a submission built by hand may not be readable
+            raise ValueError(read.problem)
+        return Source.from_notebook(read.nb, sub.extra)
+    return (
+        Source.from_module("submission.py", sub.data)
+        if not sub.extra
+        else Source(
+            Source.from_module("submission.py", sub.data).cells,
+            (),
+            {**sub.extra, "submission.py": sub.data},
+        )
+    )
+
+
+def _base_report(p: Prepared, sub: Submission) -> Report:
+    a = p.assignment
+    return Report(
+        submission=SubmissionInfo(
+            sub.id,
+            sub.shown_path,
+            sub.kind,
+            sub.sha256,
+            p.inputs_key(sub),
+            sub.student,
+            sub.student_id,
+            sub.note,
+        ),
+        assignment={"name": a.name, "title": a.title, "version": a.version},
+        harness={"name": "graders", "version": __version__, **library_versions()},
+        status=Status.GRADED,
+        score=0.0,
+        max_score=p.suite.total_points,
+        device=dict(device_info(p.device)),
+        sandbox=f"{p.sandbox.describe()}; {p.kernels.describe()}",
+        data="synthetic" if p.synthetic_data else ("real" if p.data else "none"),
+    )
+
+
+async def grade_submission(
+    p: Prepared,
+    sub: Submission,
+    gpu: str | None = None,
+    *,
+    use_depends: bool = True,
+    session: KernelSession | None = None,
+) -> Report:
+    """Grade one submission. ``use_depends=False`` runs every check even when its
+    prerequisites fail (``grader verify`` uses it to reach every check on the template).
+    ``session``: a fresh kernel started ahead for it (see :func:`grade_many`). Raises
+    :class:`KernelHostLost` when the zygote its kernel came from died."""
+    if gpu is None and p.gpus:
+        gpu = p.gpus[0]
+    report = _base_report(p, sub)
+    if gpu is not None:
+        report.device = {**report.device, "gpu": gpu, "gpu_name": p.gpu_names.get(gpu, "")}
+    start = time.monotonic()
+    if not sub.gradable:
+        if session is not None:
+            await session.close()
+        report.status = Status.UNGRADABLE
+        report.reason = sub.problem
+        report.output = f"Could not grade this submission: {sub.problem}."
+        return report
+    verdicts: dict[str, CheckResult] = {}  # made during the run where dependencies ask
+
+    def gate(c: Check, r: ProbeResult) -> bool:
+        verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
+        return verdicts[c.name].outcome is Outcome.PASSED
+
+    try:
+        ex = await execute_submission(
+            _source(sub),
+            p.suite.checks,
+            p.sandbox,
+            p.assignment.limits,
+            seed_for=p.seeds,
+            device=p.device,
+            data=p.data,
+            preload=p.assignment.heavy_imports,
+            gpu=gpu,
+            gate=gate if use_depends else None,
+            session=session,
+            provider=p.kernels,
+        )
+    except KernelHostLost:
+        raise  # not the submission's doing: the caller grades it again
+    except Exception as exc:  # the harness failed, not the student
+        _failed(report, f"{type(exc).__name__}: {exc}")
+        report.start_error = str(exc) if isinstance(exc, KernelStartError) else ""
+        report.execution_time = time.monotonic() - start
+        return report
+    _fill(p, report, ex, verdicts)
+    report.execution_time = time.monotonic() - start
+    return report
+
+
+def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckResult]) -> None:
+    """The report of an execution: each check's verdict, known mistakes, cells, events."""
+    report.tests = [
+        verdicts.get(c.name)
+        or evaluate(c, p.reference.get(c.name), ex.probes[c.name], p.signatures.get(c.stub, ""))
+        for c in p.suite.checks
+    ]
+    report.score = sum(t.score for t in report.tests)
+    named = diagnose(p.suite.checks, report.tests, ex.probes, p.mistakes, p.mistake_results)
+    for t in report.tests:  # never changes a score
+        known = named.get(t.name)
+        if known is not None:
+            t.mistake = known.shown()
+            t.message = f"{known.explain}: {known.hint}. Details: {t.message}"
+    report.cells = [
+        {
+            "index": c.index + 1,
+            "status": c.status,
+            "error": c.error,
+            "output": c.output,
+            "duration": round(c.duration, 3),
+        }
+        for c in ex.cells
+    ]
+    report.events = ex.events
+    report.timings = ex.timings
+    report.output = summary_line(report.tests, report.score, report.max_score)
+    if ex.timed_out:
+        report.output += (
+            f" The submission ran out of time ({p.assignment.limits.submission_timeout:g} s)."
+        )
+
+
+def error_report(p: Prepared, sub: Submission, reason: str) -> Report:
+    """The report of a submission the harness failed on (status error, exit code 4)."""
+    return _failed(_base_report(p, sub), reason)
+
+
+def _failed(report: Report, reason: str) -> Report:
+    report.status = Status.ERROR
+    report.reason = reason
+    report.output = "The grader failed on this submission; this is not your fault."
+    return report
+
+
+def outcome_counts(reports: list[Report]) -> dict[str, int]:
+    counts = {o.value: 0 for o in Outcome}
+    for r in reports:
+        for t in r.tests:
+            counts[t.outcome.value] += 1
+    return counts

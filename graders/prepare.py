@@ -1,0 +1,196 @@
+"""Run-wide set-up, once per run: the settings, the assignment's checks and reference
+results, the data, the device, the sandbox and the kernel provider (:class:`Prepared`)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__, bundle, notebook
+from .assignment import Assignment
+from .cgroups import Cgroup
+from .checks import CheckSuite
+from .data import has_fashion_mnist, is_synthetic, write_fashion_mnist
+from .devices import gpu_names, resolve_device
+from .discover import Submission
+from .errors import AssignmentError, UsageError, default_jobs
+from .kernel_results import ProbeResult
+from .mistakes import Mistake, Results, load_mistakes, mistake_results
+from .providers import KernelProvider
+from .reference import cache_key, reference_failures, reference_results, seeds
+from .sandbox import Sandbox, get_sandbox, protect
+from .session import KernelSession
+from .zygote import choose_kernels
+
+
+@dataclass(frozen=True)
+class Settings:
+    cache_dir: Path
+    sandbox: str = "auto"
+    device: str = "cpu"
+    jobs: int = field(default_factory=default_jobs)
+    data_dir: Path | None = None
+    public_only: bool = False
+    force: bool = False
+    # Start each worker's next kernel (and its heavy imports) while it grades the current
+    # submission, so that start-up hides behind work: "on", "off", or "auto" (on only when
+    # there are more cores than workers: starting a kernel is CPU work, and on a machine
+    # whose cores are all grading it only competes with them; measured in benchmarks/bulk.py).
+    prestart: str = "auto"
+    # How kernels start: "zygote" (forked from a process that imported the heavy modules once
+    # per run), "fresh" (one new sandboxed process each), or "auto" (zygote where it works).
+    kernels: str = "auto"
+
+    @property
+    def prestarting(self) -> bool:
+        if self.prestart == "auto":
+            return self.jobs < default_jobs()
+        return self.prestart == "on"
+
+
+@dataclass
+class Prepared:
+    """Everything shared by all submissions of one run, computed once."""
+
+    assignment: Assignment
+    suite: CheckSuite
+    reference: dict[str, ProbeResult]
+    sandbox: Sandbox
+    settings: Settings
+    data: Path | None
+    synthetic_data: bool
+    seeds: dict[str, int]
+    device: str = "cpu"  # resolved: cpu or cuda
+    gpus: list[str] = field(default_factory=list)  # GPU indices workers are pinned to
+    gpu_names: dict[str, str] = field(default_factory=dict)
+    # "train(model, loss_fn, optimizer, X, y, epochs)" per stub, as the template defines it
+    signatures: dict[str, str] = field(default_factory=dict)
+    mistakes: tuple[Mistake, ...] = ()  # known mistakes, and their probes' results
+    mistake_results: Results = field(default_factory=dict)
+    kernels: KernelProvider = field(default_factory=KernelProvider)
+    kernels_note: str = ""  # why --kernels auto chose fresh kernels
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The assignment's fingerprint, read once per run, not once per submission."""
+        return self.assignment.fingerprint()
+
+    def new_session(self, gpu: str | None) -> KernelSession:
+        a = self.assignment
+        return KernelSession(self.sandbox, a.limits, self.data, a.heavy_imports, gpu, self.kernels)
+
+    async def close(self) -> None:
+        """End of the run: stop the zygotes."""
+        await self.kernels.close()
+
+    def inputs_key(self, sub: Submission) -> str:
+        """Changes whenever a regrade could change this submission's report."""
+        h = hashlib.sha256()
+        for part in (
+            sub.sha256,
+            self.fingerprint,
+            __version__,
+            self.sandbox.name,
+            self.device,
+            str(self.settings.public_only),
+        ):
+            h.update(part.encode())
+            h.update(b"\0")
+        return h.hexdigest()[:24]
+
+
+def resolve_data(assignment: Assignment, settings: Settings) -> tuple[Path | None, bool]:
+    if assignment.data is None:
+        return None, False
+    if settings.data_dir is not None:
+        root = settings.data_dir.resolve()
+        if assignment.data == "fashion-mnist" and not has_fashion_mnist(root):
+            raise UsageError(
+                f"{root} has no FashionMNIST/raw/ files; point --data-dir at the folder that "
+                "holds FashionMNIST/, or omit it to use a small synthetic set"
+            )
+        return root, is_synthetic(root)
+    root = settings.cache_dir / "data" / "fashion-mnist-synthetic"
+    if not has_fashion_mnist(root):
+        write_fashion_mnist(root)
+    return root, True
+
+
+async def prepare(
+    assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
+) -> Prepared:
+    data, synthetic = resolve_data(assignment, settings)
+    device, gpus = resolve_device(assignment, settings.device)
+    protect(assignment.root, assignment.reference_dir, settings.cache_dir)
+    Cgroup.sweep()
+    if bundle.is_bundle(assignment.root):  # a student bundle: public checks, stored results
+        suite, bundle_seeds = bundle.load_bundle_checks(assignment.root)
+        known, known_results = bundle.load_bundle_mistakes(assignment.root)
+        return _with_kernels(_with_signatures(Prepared(
+            assignment, suite, bundle.load_expected(assignment.root),
+            get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
+            device, gpus, gpu_names(gpus), mistakes=known, mistake_results=known_results,
+        )))  # fmt: skip
+    full = assignment.load_checks()
+    suite = full.public() if settings.public_only else full
+    if assignment.reference_dir is None:
+        raise AssignmentError(
+            f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"
+        )
+    # The reference always runs on the CPU: students' CUDA results must agree with it within
+    # the checks' tolerances, which is what grading on a GPU promises.
+    ref = await reference_results(
+        assignment, full, cache_dir=settings.cache_dir, device="cpu", data=data
+    )
+    broken = reference_failures(ref)
+    if broken and not allow_broken_reference:
+        first = ref[broken[0]]
+        why = (first.error or {}).get("message", "") or first.note
+        raise AssignmentError(
+            f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
+            f"({first.kind}: {why}); run `grader verify {assignment.name}`"
+        )
+    prepared = _with_kernels(
+        _with_signatures(
+            Prepared(
+                assignment,
+                suite,
+                ref,
+                get_sandbox(settings.sandbox),
+                settings,
+                data,
+                synthetic,
+                seeds(assignment, full),
+                device,
+                gpus,
+                gpu_names(gpus),
+            )
+        )
+    )
+    # Known mistakes run on the CPU too, through the same probes, cached with the reference.
+    prepared.mistakes = load_mistakes(assignment.mistakes_path, suite)
+    prepared.mistake_results = await mistake_results(
+        assignment, suite, prepared.mistakes, prepared.seeds, cache_dir=settings.cache_dir,
+        key=cache_key(assignment, "cpu"), device="cpu", data=data,
+    )  # fmt: skip
+    return prepared
+
+
+def _with_kernels(p: Prepared) -> Prepared:
+    """The kernel provider the settings and this machine allow (``--kernels``)."""
+    a = p.assignment
+    p.kernels, p.kernels_note = choose_kernels(
+        p.settings.kernels, p.sandbox, a.limits, p.data, a.heavy_imports
+    )
+    return p
+
+
+def _with_signatures(p: Prepared) -> Prepared:
+    """The stubs' signatures from the template, for messages about calls that do not fit."""
+    try:
+        p.signatures = notebook.signatures(p.assignment.template.read_bytes(), p.assignment.stubs)
+    except OSError:
+        pass  # no template: messages just go without the signature
+    return p
