@@ -10,154 +10,24 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, notebook, terminal
+from . import notebook, terminal
 from .assignment import Assignment, find_assignment, search_roots
 from .bundle import write_bundle
+from .cli_args import build_parser
 from .cluster import grade_on_cluster
 from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
-from .errors import ExitCode, GraderError, UsageError, default_jobs, exit_codes_help
+from .errors import ExitCode, GraderError, UsageError
 from .kernel_results import ProbeKind
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .pipeline import grade_submission
 from .prepare import Prepared, Settings, prepare
-from .providers import KERNEL_CHOICES
 from .reference import default_cache_dir, run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
 from .schedule import grade_many
 from .zygote import close_all
-
-EXIT_CODES = exit_codes_help()
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--sandbox",
-        default="auto",
-        choices=["auto", "bwrap", "none"],
-        help="kernel isolation; auto = bwrap where installed (default: auto)",
-    )
-    p.add_argument(
-        "--kernels",
-        default="auto",
-        choices=KERNEL_CHOICES,
-        help="zygote: fork each kernel from one that imported the heavy modules once per run "
-        "(bwrap as root); fresh: start each anew; auto: zygote where it works (default: auto)",
-    )
-    p.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="reference results and generated data (default: ~/.cache/grader)",
-    )
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="folder holding FashionMNIST/raw (default: a small synthetic set)",
-    )
-    p.add_argument(
-        "--device",
-        default="auto",
-        choices=["auto", "cpu", "cuda"],
-        help="auto: CUDA when the assignment allows it and a GPU is visible",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="grader",
-        description="Grade machine-learning notebooks in a sandbox against a reference.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"graders {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    g = sub.add_parser(
-        "grade",
-        help="grade one or many submissions",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    g.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
-    g.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
-    g.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
-    )
-    g.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=default_jobs(),
-        help="submissions graded at once (default: number of cores)",
-    )
-    g.add_argument("--force", action="store_true", help="regrade submissions already graded")
-    g.add_argument(
-        "--prestart",
-        choices=["auto", "on", "off"],
-        default="auto",
-        help="start each worker's next kernel while it grades (auto: when cores > jobs)",
-    )
-    g.add_argument(
-        "--ungradable-score",
-        choices=["blank", "zero"],
-        default="blank",
-        help="gradebook.csv's points for a submission that could not be graded: blank (an "
-        "LMS import leaves the grade alone) or zero (default: blank)",
-    )
-    g.add_argument(
-        "--cluster",
-        metavar="ADDRESS",
-        default=None,
-        help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (one task per submission)",
-    )
-    _common(g)
-
-    c = sub.add_parser(
-        "check",
-        help="self-check one submission on the public checks",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    c.add_argument("submission", type=Path)
-    c.add_argument(
-        "--assignment", default=None, help="assignment name (default: from the notebook)"
-    )
-    c.add_argument(
-        "--out",
-        type=Path,
-        default=Path("grader-feedback"),
-        help="where feedback.html goes (default: grader-feedback)",
-    )
-    _common(c)
-
-    v = sub.add_parser("verify", help="check an assignment: reference 100, template 0")
-    v.add_argument("assignment")
-    _common(v)
-
-    b = sub.add_parser("build", help="write the student bundle (public checks, no secrets)")
-    b.add_argument("assignment")
-    b.add_argument("--out", type=Path, default=Path("dist"), help="default: dist/<name>")
-    _common(b)
-
-    n = sub.add_parser("new", help="start a new assignment that already passes grader verify")
-    n.add_argument("name", help="lower case letters, digits and _")
-    n.add_argument("--title", default=None)
-    n.add_argument("--root", type=Path, default=Path("."), help="where assignments/ lives")
-
-    d = sub.add_parser("data", help="write datasets for offline use")
-    d.add_argument("dataset", choices=["fashion-mnist"])
-    d.add_argument(
-        "--synthetic",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="write a small synthetic set in FashionMNIST's format into DIR",
-    )
-    return parser
 
 
 def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
@@ -194,6 +64,28 @@ async def _grade(args: argparse.Namespace) -> int:
         found.cleanup()
 
 
+def _print_run_notes(p: Prepared, jobs: int) -> None:
+    """What the instructor should know before the run: GPU packing, kernels, PYTHONPATH."""
+    limits = p.assignment.limits
+    note = packing_note(jobs, p.gpus, limits.gpu_memory_mb, gpu_memory(p.gpus))
+    if note:
+        print(note, file=sys.stderr)
+    if p.kernels_note:
+        print(f"note: {p.kernels_note}", file=sys.stderr)
+    for entry in python_path()[1]:
+        print(f"note: PYTHONPATH entry {entry} is not shown to the kernels: it holds (or lies "
+              "inside) the assignments, the reference, the submissions or the reports",
+              file=sys.stderr)  # fmt: skip
+
+
+def _exit_code(reports: list[Report]) -> ExitCode:
+    if any(r.status is Status.ERROR for r in reports):
+        return ExitCode.INTERNAL
+    if any(r.status is Status.UNGRADABLE for r in reports):
+        return ExitCode.UNGRADABLE
+    return ExitCode.OK
+
+
 async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: Discovery) -> int:
     for path, reason in found.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
@@ -203,15 +95,7 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     p = await prepare(
         assignment, _settings(args, jobs=args.jobs, force=args.force, prestart=args.prestart)
     )
-    note = packing_note(args.jobs, p.gpus, assignment.limits.gpu_memory_mb, gpu_memory(p.gpus))
-    if note:
-        print(note, file=sys.stderr)
-    if p.kernels_note:
-        print(f"note: {p.kernels_note}", file=sys.stderr)
-    for entry in python_path()[1]:
-        print(f"note: PYTHONPATH entry {entry} is not shown to the kernels: it holds (or lies "
-              "inside) the assignments, the reference, the submissions or the reports",
-              file=sys.stderr)  # fmt: skip
+    _print_run_notes(p, args.jobs)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     total = len(found.submissions)
@@ -257,11 +141,7 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     if reports:
         terminal.out.print(terminal.grade_table(reports))
     print(f"reports in {out}/ (gradebook.csv, summary.html, <id>/feedback.html)")
-    if any(r.status is Status.ERROR for r in reports):
-        return ExitCode.INTERNAL
-    if any(r.status is Status.UNGRADABLE for r in reports):
-        return ExitCode.UNGRADABLE
-    return ExitCode.OK
+    return _exit_code(reports)
 
 
 def _assignment_for(sub: Submission, name: str | None) -> Assignment:

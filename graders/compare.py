@@ -104,28 +104,11 @@ class AllClose:
 
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
         if isinstance(expected, dict):
-            if not isinstance(got, dict):
-                return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
-            for key in expected:
-                if key not in got:
-                    return Verdict.fail(f"{label}: missing {key!r}")
-                v = self(expected[key], got[key], f"{label}[{key!r}]" if label else key)
-                if not v.passed:
-                    return v
-            return Verdict.ok()
+            return self._dict(expected, got, label)
         if isinstance(expected, tuple) and not isinstance(got, tuple | list):
             return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
         if isinstance(expected, tuple) and any(isinstance(e, dict | tuple) for e in expected):
-            if len(got) != len(expected):
-                return Verdict.fail(
-                    f"{label}: expected {len(expected)} items, got {len(got)}",
-                    f"{label} has the wrong number of items: got {len(got)}",
-                )
-            for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-                v = self(e, g, f"{label}[{i}]")
-                if not v.passed:
-                    return v
-            return Verdict.ok()
+            return self._items(expected, got, label)
         exp = as_numeric(expected)
         act = as_numeric(got)
         if exp is None:
@@ -136,6 +119,45 @@ class AllClose:
             return Verdict.fail(
                 f"{label}: expected integer values (0/1), got dtype {act.dtype}",
             )
+        shaped = self._shape(exp, act, label)
+        if isinstance(shaped, Verdict):
+            return shaped
+        try:
+            e = exp.astype(np.float64)
+            a = shaped.astype(np.float64)
+        except (TypeError, ValueError):
+            return Verdict.fail(f"{label}: expected numbers, got {_kind(got)}")
+        return self._values(e, a, label)
+
+    def _dict(self, expected: dict[str, Any], got: Any, label: str) -> Verdict:
+        """Key by key, in the expected dict's order; the first difference is the verdict."""
+        if not isinstance(got, dict):
+            return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
+        for key in expected:
+            if key not in got:
+                return Verdict.fail(f"{label}: missing {key!r}")
+            v = self(expected[key], got[key], f"{label}[{key!r}]" if label else key)
+            if not v.passed:
+                return v
+        return Verdict.ok()
+
+    def _items(self, expected: tuple[Any, ...], got: Any, label: str) -> Verdict:
+        """A tuple holding structures: item by item."""
+        if len(got) != len(expected):
+            return Verdict.fail(
+                f"{label}: expected {len(expected)} items, got {len(got)}",
+                f"{label} has the wrong number of items: got {len(got)}",
+            )
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            v = self(e, g, f"{label}[{i}]")
+            if not v.passed:
+                return v
+        return Verdict.ok()
+
+    def _shape(
+        self, exp: np.ndarray[Any, Any], act: np.ndarray[Any, Any], label: str
+    ) -> np.ndarray[Any, Any] | Verdict:
+        """``act`` shaped like ``exp``, or the verdict on a shape that does not fit."""
         if self.check_shape and exp.shape != act.shape:
             if exp.size == act.size and exp.size > 1:
                 note = " (same number of values: check for a missing reshape/flatten)"
@@ -153,12 +175,11 @@ class AllClose:
                     f"{label}: expected {exp.size} values, got {act.size}",
                     f"{label} has the wrong number of values: got {act.size}",
                 )
-            act = act.reshape(exp.shape)
-        try:
-            e = exp.astype(np.float64)
-            a = act.astype(np.float64)
-        except (TypeError, ValueError):
-            return Verdict.fail(f"{label}: expected numbers, got {_kind(got)}")
+            return act.reshape(exp.shape)
+        return act
+
+    def _values(self, e: np.ndarray[Any, Any], a: np.ndarray[Any, Any], label: str) -> Verdict:
+        """Within tolerance everywhere, or the first value that is not (and how many)."""
         close = np.isclose(a, e, rtol=self.rtol, atol=self.atol, equal_nan=True)
         if bool(np.all(close)):
             return Verdict.ok()

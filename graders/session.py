@@ -11,7 +11,6 @@ never shut down politely.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import re
@@ -36,6 +35,7 @@ from .kernel_setup import PRELUDE, gpu_cap_code, start_hint
 from .model import Event, EventKind
 from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
 from .sandbox import Sandbox, SandboxSpec, chown_tree
+from .workdir import place_files, placing_code
 
 SKIP_TAG = "skip-grading"
 PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"
@@ -92,25 +92,12 @@ class KernelSession:
         self.place_files(files)
         if not files or not self.sandbox.work_mount:
             return  # no sandbox: the kernel already works in the host folder
-        payload = json.dumps({n: base64.b64encode(d).decode() for n, d in files.items()})
-        code = (
-            "def __grader_place(files):\n    import base64, os\n"
-            "    for name, data in files.items():\n"
-            "        os.makedirs(os.path.dirname(name) or '.', exist_ok=True)\n"
-            "        with open(name, 'wb') as f:\n            f.write(base64.b64decode(data))\n"
-            "        os.chmod(name, 0o444)\n"
-            f"__grader_place({payload})\ndel __grader_place\n"
-            "import importlib as _il\n_il.invalidate_caches()\ndel _il\n"  # new modules
-        )
-        reply = await self._execute_quiet(code, timeout=self.limits.startup_timeout)
+        reply = await self._execute_quiet(placing_code(files), timeout=self.limits.startup_timeout)
         if reply.get("status") != "ok":
             raise RuntimeError(f"could not place the submission's files: {reply.get('evalue')}")
 
     def place_files(self, files: dict[str, bytes]) -> None:
-        for name, data in files.items():
-            target = self.work / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        place_files(self.work, files)
         self._hand_over()
 
     def _hand_over(self) -> None:
@@ -150,7 +137,14 @@ class KernelSession:
                 f"the kernel did not start ({exc})" + (f". {hint}" if hint else "")
             ) from exc
         self._km = km
-        env = self.sandbox.env(spec)
+        self._client = self._new_client(km)
+        await self._launch(km, self._client, self.sandbox.env(spec))
+        code = self._setup_code()
+        if code:
+            await self._execute_quiet(code, timeout=self.limits.startup_timeout)
+        self.start_seconds = time.monotonic() - t0
+
+    def _new_client(self, km: SandboxedKernelManager) -> CappedClient:
         client = CappedClient(
             nbformat.v4.new_notebook(),
             km=km,
@@ -165,7 +159,12 @@ class KernelSession:
         client.setup_caps(
             self.limits.max_output_kb * 1024, self.limits.max_total_output_mb << 20, self
         )
-        self._client = client
+        return client
+
+    async def _launch(
+        self, km: SandboxedKernelManager, client: CappedClient, env: dict[str, str]
+    ) -> None:
+        """Start the kernel process, connect, run the prelude; say why when it fails."""
         # The kernel process's own stdout/stderr go to a log (capped by RLIMIT_FSIZE), read
         # only when it fails to start: what the student prints arrives over iopub (ipykernel
         # forwards fd-level output there too), so the log holds the sandbox's and Python's
@@ -188,6 +187,9 @@ class KernelSession:
                 + (f"; it said: {tail}" if tail else "")
                 + (f". {hint}" if hint else "")
             ) from exc
+
+    def _setup_code(self) -> str:
+        """The assignment's heavy imports and the GPU cap, run on the start-up clock."""
         code = ""
         if self.preload:
             # The assignment's heavy modules are imported before the student's first cell, on
@@ -197,9 +199,7 @@ class KernelSession:
             )
         if self.gpu is not None and self.limits.gpu_memory_mb > 0:
             code += gpu_cap_code(self.limits.gpu_memory_mb)
-        if code:
-            await self._execute_quiet(code, timeout=self.limits.startup_timeout)
-        self.start_seconds = time.monotonic() - t0
+        return code
 
     def kill(self, reason: str) -> None:
         """Kill the kernel and everything it started, now."""
@@ -349,6 +349,13 @@ class KernelSession:
             # The flood was cut while this cell ran; nbclient may still have called it done.
             record.status = CellStatus.DIED
         record.duration = time.monotonic() - start
+        self._describe_cell(record, cell)
+        return record
+
+    def _describe_cell(self, record: CellRecord, cell: Any) -> None:
+        """The cell's output and error, and its final status (an error, a timeout, a death)."""
+        assert self._client is not None
+        index = record.index
         record.output, err = cell_output(cell, self.limits.max_output_kb * 1024)
         # The reply's status, not the error outputs: a notebook that replaces IPython's
         # showtraceback shows no error output for a cell that failed.
@@ -371,7 +378,6 @@ class KernelSession:
         if record.status == CellStatus.DIED:
             err = {"type": "KernelDied", "message": self.death_reason()}
         record.error = err
-        return record
 
     async def probe(self, check: Check, ctx: dict[str, Any], timeout: float) -> ProbeResult:
         assert self._client is not None and self._client.kc is not None

@@ -19,7 +19,8 @@ from nbformat.v4 import new_code_cell
 
 from graders.providers import FRESH
 from graders.sandbox import get_sandbox
-from graders.zygote import UidPool, ZygoteProvider, zygote_unavailable
+from graders.zygote import ZygoteProvider, zygote_unavailable
+from graders.zygote_os import UidPool
 from tests.conftest import GradedRun, make_home, run_grader
 
 pytestmark = [

@@ -229,3 +229,24 @@ def test_the_schema_lists_every_event_kind() -> None:
         (Path(__file__).parent.parent / "graders/schema/report.schema.json").read_text()
     )
     assert schema["properties"]["event_kinds"]["items"]["enum"] == [k.value for k in EventKind]
+
+
+def test_placing_code_writes_the_files_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The code that hands a pre-started kernel its submission's files, run here."""
+    import os
+
+    from graders.workdir import place_files, placing_code
+
+    files = {"lib/helpers.py": b"X = 1\n", "data.bin": b"\xff\x00'\"\\"}
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    exec(placing_code(files), scope)
+    for name, data in files.items():
+        assert (tmp_path / name).read_bytes() == data
+        assert os.stat(tmp_path / name).st_mode & 0o777 == 0o444
+    assert not [k for k in scope if not k.startswith("__")]  # it leaves no names behind
+    host = tmp_path / "host"
+    place_files(host, files)
+    assert sorted(str(p.relative_to(host)) for p in host.rglob("*") if p.is_file()) == sorted(files)

@@ -27,7 +27,8 @@ from graders.model import EventKind, Report
 from graders.prepare import Settings, prepare
 from graders.sandbox import Bubblewrap
 from graders.schedule import grade_many
-from graders.zygote import UidPool, ZygoteProvider, zygote_unavailable
+from graders.zygote import ZygoteProvider, zygote_unavailable
+from graders.zygote_os import UidPool
 from tests.conftest import GradedRun
 
 pytestmark = [

@@ -1,0 +1,150 @@
+"""The ``grader`` command's arguments: every subcommand, its options and its help."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import default_jobs, exit_codes_help
+from .providers import KERNEL_CHOICES
+
+EXIT_CODES = exit_codes_help()
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--sandbox",
+        default="auto",
+        choices=["auto", "bwrap", "none"],
+        help="kernel isolation; auto = bwrap where installed (default: auto)",
+    )
+    p.add_argument(
+        "--kernels",
+        default="auto",
+        choices=KERNEL_CHOICES,
+        help="zygote: fork each kernel from one that imported the heavy modules once per run "
+        "(bwrap as root); fresh: start each anew; auto: zygote where it works (default: auto)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="reference results and generated data (default: ~/.cache/grader)",
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding FashionMNIST/raw (default: a small synthetic set)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
+        help="auto: CUDA when the assignment allows it and a GPU is visible",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grader",
+        description="Grade machine-learning notebooks in a sandbox against a reference.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"graders {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _grade(sub)
+    _check(sub)
+    _others(sub)
+    return parser
+
+
+def _grade(sub: Any) -> None:
+    g = sub.add_parser(
+        "grade",
+        help="grade one or many submissions",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
+    g.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
+    g.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
+    )
+    g.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=default_jobs(),
+        help="submissions graded at once (default: number of cores)",
+    )
+    g.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    g.add_argument(
+        "--prestart",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="start each worker's next kernel while it grades (auto: when cores > jobs)",
+    )
+    g.add_argument(
+        "--ungradable-score",
+        choices=["blank", "zero"],
+        default="blank",
+        help="gradebook.csv's points for a submission that could not be graded: blank (an "
+        "LMS import leaves the grade alone) or zero (default: blank)",
+    )
+    g.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        default=None,
+        help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (one task per submission)",
+    )
+    _common(g)
+
+
+def _check(sub: Any) -> None:
+    c = sub.add_parser(
+        "check",
+        help="self-check one submission on the public checks",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("submission", type=Path)
+    c.add_argument(
+        "--assignment", default=None, help="assignment name (default: from the notebook)"
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=Path("grader-feedback"),
+        help="where feedback.html goes (default: grader-feedback)",
+    )
+    _common(c)
+
+
+def _others(sub: Any) -> None:
+    v = sub.add_parser("verify", help="check an assignment: reference 100, template 0")
+    v.add_argument("assignment")
+    _common(v)
+
+    b = sub.add_parser("build", help="write the student bundle (public checks, no secrets)")
+    b.add_argument("assignment")
+    b.add_argument("--out", type=Path, default=Path("dist"), help="default: dist/<name>")
+    _common(b)
+
+    n = sub.add_parser("new", help="start a new assignment that already passes grader verify")
+    n.add_argument("name", help="lower case letters, digits and _")
+    n.add_argument("--title", default=None)
+    n.add_argument("--root", type=Path, default=Path("."), help="where assignments/ lives")
+
+    d = sub.add_parser("data", help="write datasets for offline use")
+    d.add_argument("dataset", choices=["fashion-mnist"])
+    d.add_argument(
+        "--synthetic",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="write a small synthetic set in FashionMNIST's format into DIR",
+    )
