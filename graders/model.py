@@ -84,6 +84,21 @@ class CheckResult:
 
 
 @dataclass
+class CellResult:
+    """One notebook cell as the student's run left it (a module is one cell)."""
+
+    index: int  # 1-based, as the student counts their code cells
+    status: str  # ok | error | timeout | died | skipped (kernel_results.CellStatus)
+    error: dict[str, Any] | None = None  # type, message, traceback
+    output: str = ""
+    duration: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("error", "timeout", "died")
+
+
+@dataclass
 class SubmissionInfo:
     id: str
     path: str
@@ -112,7 +127,7 @@ class Report:
     device: dict[str, str] = field(default_factory=dict)
     sandbox: str = ""
     data: str = "none"  # real | synthetic | none: which dataset the kernel saw
-    cells: list[dict[str, Any]] = field(default_factory=list)
+    cells: list[CellResult] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     # Not in report.json: why the kernel could not start (the machine's fault, not the
@@ -162,7 +177,16 @@ class Report:
             "device": self.device,
             "sandbox": self.sandbox,
             "data": self.data,
-            "cells": self.cells,
+            "cells": [
+                {
+                    "index": c.index,
+                    "status": c.status,
+                    "error": c.error,
+                    "output": c.output,
+                    "duration": round(c.duration, 3),
+                }
+                for c in self.cells
+            ],
             "events": [e.message for e in self.events],
             "event_kinds": [e.kind.value for e in self.events],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},

@@ -18,7 +18,7 @@ from .errors import KernelHostLost, KernelStartError
 from .execute import Execution, Source, execute_submission
 from .kernel_results import ProbeResult
 from .mistakes import diagnose
-from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
+from .model import CellResult, CheckResult, Outcome, Report, Status, SubmissionInfo
 from .prepare import Prepared, Settings, prepare
 from .reference import library_versions
 from .score import evaluate, summary_line
@@ -141,14 +141,7 @@ def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckR
             t.mistake = known.shown()
             t.message = f"{known.explain}: {known.hint}. Details: {t.message}"
     report.cells = [
-        {
-            "index": c.index + 1,
-            "status": c.status,
-            "error": c.error,
-            "output": c.output,
-            "duration": round(c.duration, 3),
-        }
-        for c in ex.cells
+        CellResult(c.index + 1, c.status.value, c.error, c.output, c.duration) for c in ex.cells
     ]
     report.events = ex.events
     report.timings = ex.timings

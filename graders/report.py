@@ -73,7 +73,7 @@ def render_feedback(report: Report) -> str:
         if t.plot:  # only checks whose feedback is "full" carry plot data
             draw = parabola_plot if t.plot["kind"] == "parabola" else line_plot
             plots[t.name] = draw(t.name, t.plot["expected"], t.plot["got"])
-    failing_cells = [c for c in report.cells if c["status"] in ("error", "timeout", "died")]
+    failing_cells = [c for c in report.cells if c.failed]
     return _env.get_template("feedback.html.j2").render(
         r=report, groups=groups, failing_cells=failing_cells, plots=plots
     )

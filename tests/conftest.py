@@ -170,3 +170,45 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     yield GradedRun(home, cache, out, proc, reports)
+
+
+@dataclass
+class NumpyReviewRun:
+    home: Path
+    cache: Path
+    verify: str
+    verify_rc: int
+    reports: dict[str, dict[str, Any]]
+
+    def tests(self, sub: str) -> dict[str, dict[str, Any]]:
+        return {t["name"]: t for t in self.reports[sub]["tests"]}
+
+
+@pytest.fixture(scope="session")
+def numpy_review(tmp_path_factory: pytest.TempPathFactory) -> NumpyReviewRun:
+    """numpy_review verified, and its examples (plus two made here) graded once."""
+    from build_numpy_review import CORRECT as NR_CORRECT  # type: ignore[import-not-found]
+    from build_numpy_review import notebook as nr_notebook
+    from build_numpy_review import write as nr_write
+
+    home = tmp_path_factory.mktemp("nr_home")
+    for part in ("assignments", "reference"):
+        shutil.copytree(ROOT / part / "numpy_review", home / part / "numpy_review")
+    cache = home / "cache"
+    verify = run_grader(["verify", "numpy_review"], home, cache)
+    subs = home / "subs"
+    shutil.copytree(ROOT / "examples" / "numpy_review", subs)
+    # eve's pairwise_sq_dists asks for terabytes: a MemoryError, explained; the rest still runs
+    hog = (
+        "def pairwise_sq_dists(A, B):\n    return np.zeros((len(A), 10**6, 10**6)).sum(axis=(1, 2))"
+    )
+    nr_write(subs / "eve_memory.ipynb", nr_notebook({**NR_CORRECT, "pairwise_sq_dists": hog}))
+    # fay's to_tensor takes arrays only: the list case raises, the integer case still counts
+    arrays_only = "def to_tensor(x):\n    return torch.from_numpy(x).float()"
+    nr_write(subs / "fay_partial.ipynb", nr_notebook({**NR_CORRECT, "to_tensor": arrays_only}))
+    out = home / "out"
+    proc = run_grader(["grade", "numpy_review", str(subs), "--out", str(out), "-j", "2"],
+                      home, cache)  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    return NumpyReviewRun(home, cache, verify.stdout + verify.stderr, verify.returncode, reports)

@@ -5,55 +5,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from build_numpy_review import CORRECT, notebook, write  # type: ignore[import-not-found]
 
 from tests.conftest import ROOT, checks_of, run_grader
+from tests.conftest import NumpyReviewRun as Run
 from tests.test_browser import CHROMIUM, open_page
 
 pytestmark = pytest.mark.kernel
 EXAMPLES = ROOT / "examples" / "numpy_review"
 
 
-@dataclass
-class Run:
-    home: Path
-    cache: Path
-    verify: str
-    verify_rc: int
-    reports: dict[str, dict[str, Any]]
-
-    def tests(self, sub: str) -> dict[str, dict[str, Any]]:
-        return {t["name"]: t for t in self.reports[sub]["tests"]}
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    home = tmp_path_factory.mktemp("nr_home")
-    for part in ("assignments", "reference"):
-        shutil.copytree(ROOT / part / "numpy_review", home / part / "numpy_review")
-    cache = home / "cache"
-    verify = run_grader(["verify", "numpy_review"], home, cache)
-    subs = home / "subs"
-    shutil.copytree(EXAMPLES, subs)
-    # eve's pairwise_sq_dists asks for terabytes: a MemoryError, explained; the rest still runs
-    hog = (
-        "def pairwise_sq_dists(A, B):\n    return np.zeros((len(A), 10**6, 10**6)).sum(axis=(1, 2))"
-    )
-    write(subs / "eve_memory.ipynb", notebook({**CORRECT, "pairwise_sq_dists": hog}))
-    # fay's to_tensor takes arrays only: the list case raises, the integer case still counts
-    arrays_only = "def to_tensor(x):\n    return torch.from_numpy(x).float()"
-    write(subs / "fay_partial.ipynb", notebook({**CORRECT, "to_tensor": arrays_only}))
-    out = home / "out"
-    proc = run_grader(["grade", "numpy_review", str(subs), "--out", str(out), "-j", "2"],
-                      home, cache)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
-    return Run(home, cache, verify.stdout + verify.stderr, verify.returncode, reports)
+@pytest.fixture
+def run(numpy_review: Run) -> Run:
+    return numpy_review
 
 
 def test_each_case_scores_on_its_own(run: Run) -> None:

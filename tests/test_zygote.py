@@ -209,4 +209,4 @@ def test_a_dead_zygote_costs_a_regrade_not_a_grade(
     assert report.status.value == "graded" and report.score == 100, report.reason
     assert report.events[0].kind is EventKind.GRADED_AGAIN, report.events
     assert "graded again from the start" in report.events[0].message
-    assert any(c["output"] == "slept\n" for c in report.cells)
+    assert any(c.output == "slept\n" for c in report.cells)

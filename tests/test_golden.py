@@ -1,0 +1,81 @@
+"""Behaviour pinned: every report of the scenario set (intro_ann) and of numpy_review's examples,
+field by field, equals the stored one. A refactoring must leave these files unchanged; a change
+that means to alter what students read rewrites them, and the diff shows exactly what changed:
+
+    GRADER_GOLDEN_WRITE=1 .venv/bin/pytest tests/test_golden.py
+
+Fields that depend on the machine or the moment (times, versions, the sandbox's description,
+paths, the inputs key) and fields added since the files were written are left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import GradedRun, NumpyReviewRun
+
+pytestmark = pytest.mark.kernel
+GOLDEN = Path(__file__).parent / "golden"
+WRITE = bool(os.environ.get("GRADER_GOLDEN_WRITE"))
+
+TEST_FIELDS = ("name", "stub", "score", "max_score", "status", "outcome", "output", "hidden",
+               "expected", "got", "error", "stdout", "cases", "feedback", "mistake")  # fmt: skip
+PLOT_FIELDS = ("kind", "key", "expected", "got")
+
+
+def _plain(text: Any) -> Any:
+    """Text without the temporary folders a run happens to use."""
+    if not isinstance(text, str):
+        return text
+    return re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s'\"]+", "<tmp>", text)
+
+
+def normalized(r: dict[str, Any]) -> dict[str, Any]:
+    sub = r["submission"]
+    return {
+        "status": r["status"],
+        "score": r["score"],
+        "max_score": r["max_score"],
+        "reason": _plain(r["reason"]),
+        "output": r["output"],
+        "submission": {k: sub[k] for k in ("id", "kind", "sha256", "student", "student_id")}
+        | {"note": _plain(sub["note"])},
+        "assignment": r["assignment"],
+        "data": r["data"],
+        "tests": [
+            {k: _plain(t[k]) for k in TEST_FIELDS}
+            | {"plot": {k: t["plot"][k] for k in PLOT_FIELDS} if t["plot"] else None}
+            for t in r["tests"]
+        ],
+        "cells": [
+            {"index": c["index"], "status": c["status"], "error": c["error"], "output": c["output"]}
+            for c in r["cells"]
+        ],
+        "events": [_plain(e) for e in r["events"]],
+        "misconceptions": r["misconceptions"],
+    }
+
+
+def _compare(name: str, reports: dict[str, dict[str, Any]], exit_code: int) -> None:
+    got = {"exit_code": exit_code} | {k: normalized(reports[k]) for k in sorted(reports)}
+    path = GOLDEN / f"{name}.json"
+    if WRITE:
+        path.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    want = json.loads(path.read_text())
+    assert sorted(got) == sorted(want), "submissions differ"
+    for key in sorted(want):
+        assert got[key] == want[key], key
+
+
+def test_scenario_reports_are_unchanged(graded: GradedRun) -> None:
+    _compare("intro_ann_scenarios", graded.reports, graded.proc.returncode)
+
+
+def test_numpy_review_reports_are_unchanged(numpy_review: NumpyReviewRun) -> None:
+    _compare("numpy_review_examples", numpy_review.reports, 0)
