@@ -41,6 +41,10 @@ typecheck: setup
 test: setup lint typecheck
 	$(VENV)/bin/pytest
 
+# No kernel: scoring, comparators, the executor against a fake kernel, the check API (~10 s).
+unit: setup
+	$(VENV)/bin/pytest -m "not kernel"
+
 bench: setup
 	$(PY) benchmarks/overhead.py
 
