@@ -115,11 +115,11 @@ class Zygote:
             await self.stop()
             why = msg.get("error") or tail or "no answer"
             raise KernelStartError(f"the zygote did not start: {why}")
-        failed = [str(x) for x in msg.get("failed_imports", [])]
-        broken = [f for f in failed if f.startswith("ipykernel.kernelapp:")]
+        failed = [f for f in msg.get("failed_imports", []) if isinstance(f, dict)]
+        broken = [f for f in failed if f.get("module") == "ipykernel.kernelapp"]
         if broken:  # no kernel could start from it: say why once, now
             await self.stop()
-            why = broken[0].removeprefix("ipykernel.kernelapp: ")
+            why = str(broken[0].get("error", ""))
             raise KernelStartError(
                 f"the zygote cannot start kernels (import ipykernel.kernelapp: {why})"
             )

@@ -252,8 +252,9 @@ KERNEL_IMPORTS = (
 )  # fmt: skip
 
 
-def preload() -> list[str]:
-    """Import the assignment's modules (best effort, like a fresh kernel's preload)."""
+def preload() -> list[dict[str, str]]:
+    """Import the assignment's modules (best effort, like a fresh kernel's preload); the
+    ones that failed, each as {"module", "error"}."""
     failed = []
     for name in [*PRELOAD, *KERNEL_IMPORTS]:
         try:
@@ -261,7 +262,7 @@ def preload() -> list[str]:
             if name == "matplotlib":
                 __import__("matplotlib.pyplot")
         except Exception as exc:
-            failed.append(f"{name}: {type(exc).__name__}: {exc}")
+            failed.append({"module": name, "error": f"{type(exc).__name__}: {exc}"})
     torch = sys.modules.get("torch")
     if torch is not None:  # an optimizer's first step imports ~870 modules (torch._dynamo)
         try:
@@ -270,7 +271,7 @@ def preload() -> list[str]:
                 p.grad = torch.ones(2)
                 opt.step()
         except Exception as exc:
-            failed.append(f"torch.optim warm-up: {type(exc).__name__}: {exc}")
+            failed.append({"module": "torch.optim", "error": f"{type(exc).__name__}: {exc}"})
     return failed
 
 
