@@ -19,7 +19,7 @@ own sandbox before any student code exists:
     becomes non-dumpable and reaps orphans until K exits.
 ``K``
     stdout/stderr to the runtime folder's kernel.log, cwd the fresh work dir, every other fd
-    closed, numpy reseeded, then an IPKernelApp on the harness's connection file.
+    closed, numpy and torch reseeded, then an IPKernelApp on the harness's connection file.
 
 The zygote holds no secret: no zmq context, no connection file, no submission. The harness
 sends it two folder paths, two sizes and one socket per child.
@@ -226,9 +226,14 @@ def kernel_main(req: dict[str, Any]) -> None:
         os.dup2(log, 2)
         os.closerange(3, 65536)
         os.chdir(req["work_mount"])
+        # A fresh kernel seeds these from the OS; a forked one would share the zygote's state
+        # with every other kernel of the run (random reseeds itself after a fork).
         numpy = sys.modules.get("numpy")
         if numpy is not None:
-            numpy.random.seed()  # a fresh kernel seeds it from the OS; random reseeds itself
+            numpy.random.seed()
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.seed()
         sys.argv = ["ipykernel_launcher", "-f", req["connection_file"]]
         sys.path[:] = [p for p in sys.path if p != SCRIPT_DIR]
         from ipykernel.kernelapp import IPKernelApp

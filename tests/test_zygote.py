@@ -104,8 +104,13 @@ def _host_uid(ks: KernelSession) -> int:
     raise AssertionError("no Uid line")
 
 
+RANDOM = (
+    "import random, numpy, torch\nprint(random.random(), numpy.random.rand(), torch.rand(1).item())"
+)
+
+
 def test_a_child_reaches_neither_its_sibling_nor_the_zygote() -> None:
-    provider = ZygoteProvider(_bwrap(), Limits(), None, ("numpy",))
+    provider = ZygoteProvider(_bwrap(), Limits(), None, ("numpy", "torch"))
 
     async def run() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         bwrap = provider.sandbox
@@ -131,6 +136,8 @@ def test_a_child_reaches_neither_its_sibling_nor_the_zygote() -> None:
                     "b_folder": b.runtime.parent.name,
                     "b_cell_after": (await b.run_cell(1, "print('still here')")).output,
                     "a_cell_after": (await a.run_cell(1, "print(open('a-secret').read())")).output,
+                    # each kernel its own random state, as fresh kernels have (not the zygote's)
+                    "random": [(await ks.run_cell(2, RANDOM)).output.split() for ks in (a, b)],
                 }
                 return _last_json(planted.output), _last_json(attack.output), host
         finally:
@@ -156,6 +163,9 @@ def test_a_child_reaches_neither_its_sibling_nor_the_zygote() -> None:
     assert host["a_alive"] and host["zygote_alive"]
     assert "still here" in host["b_cell_after"]
     assert host["a_cell_after"].strip() == "A"
+    (a_random, b_random) = host["random"]
+    assert len(a_random) == len(b_random) == 3, host["random"]
+    assert all(x != y for x, y in zip(a_random, b_random, strict=True)), host["random"]
 
 
 SLOW = "import time\ntime.sleep(12)\nprint('slept')"
