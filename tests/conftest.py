@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,18 @@ def make_home(dest: Path) -> Path:
             'pt_hidden = _dc.replace(pt_hidden, feedback="full")\n'
         )
     return dest
+
+
+@pytest.fixture(autouse=True)
+def _temp_files_in_tmp_path(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Tests that discover zips without a kernel leave their extracted folders in pytest's own
+    temporary folders (which pytest prunes), not in /tmp (the command removes its own)."""
+    if request.node.get_closest_marker("kernel") is None:
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("tmp")))
 
 
 def checks_of(assignment: Path) -> dict[bool, dict[str, Check]]:
