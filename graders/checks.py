@@ -132,7 +132,8 @@ def check(
     instructor's, shown under a failure. ``depends=[other_check]`` (checks defined earlier,
     or their function names): this check runs only when all of those passed; otherwise it is
     skipped and says which to fix first. ``label`` names the value in messages ("xs: expected
-    ..."); "" leaves the name out."""
+    ..."); with "" a dict result's fields are named alone ("losses[3]: ..." rather than
+    "result['losses'][3]: ...")."""
     drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")

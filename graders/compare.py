@@ -105,6 +105,7 @@ class AllClose:
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
         if isinstance(expected, dict):
             return self._dict(expected, got, label)
+        label = label or "result"  # "" names a dict's fields alone; anything else needs a name
         if isinstance(expected, tuple) and not isinstance(got, tuple | list):
             return Verdict.fail(f"{label}: expected {_kind(expected)}, got {_kind(got)}")
         if isinstance(expected, tuple) and any(isinstance(e, dict | tuple) for e in expected):
@@ -201,6 +202,7 @@ class Exact:
     """Equal values (after turning sequences into arrays where both are numeric)."""
 
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        label = label or "result"
         exp, act = as_numeric(expected), as_numeric(got)
         if exp is not None and act is not None:
             if exp.shape != act.shape:

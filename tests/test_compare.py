@@ -48,3 +48,12 @@ def test_dicts_exact_within() -> None:
     assert "missing 'b'" in cmp({"w": 1.0, "b": 0.5}, {"w": 1.0}, "").message
     assert exact()("a", "a", "s").passed and not exact()("a", "b", "s").passed
     assert within(0.01)(0.5, 0.505, "acc").passed and not within(0.01)(0.5, 0.52, "acc").passed
+
+
+def test_an_empty_label_names_dict_fields_alone_and_anything_else_result() -> None:
+    from graders.compare import AllClose, Exact
+
+    assert AllClose()({"loss": 1.0}, {"loss": 2.0}, "").message == "loss: expected 1, got 2"
+    assert AllClose()(1.0, 2.0, "").message == "result: expected 1, got 2"
+    assert AllClose()((1.0, {"a": 1}), (2.0, {"a": 1}), "").message.startswith("result[0]")
+    assert Exact()("a", "b", "").message.startswith("result: ")
