@@ -20,6 +20,16 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 V1_MEMORY, V1_PIDS = CGROUP_ROOT / "memory", CGROUP_ROOT / "pids"
 
 
+def no_cgroup_note(cuda: bool) -> str:
+    """What a kernel without a cgroup is limited by (said once per session)."""
+    memory = (
+        "memory is not limited (RLIMIT_AS cannot be used with CUDA)"
+        if cuda
+        else "memory is limited only roughly (RLIMIT_AS)"
+    )
+    return f"no cgroup available: {memory} and the number of processes not at all"
+
+
 def _make_v1(name: str, limits: Limits, made: list[Path]) -> list[Path]:
     mem = limits.memory_mb * 1024 * 1024
     dm, dp = V1_MEMORY / name, V1_PIDS / name

@@ -25,9 +25,10 @@ import nbformat
 from jupyter_core.utils import ensure_async
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from . import kernel_log
 from .assignment import Limits
 from .capture import CappedClient, OutputCollector, cell_output, strip_ansi, truncate
-from .cgroups import Cgroup
+from .cgroups import Cgroup, no_cgroup_note
 from .checks import Check
 from .errors import KernelHostLost, KernelStartError
 from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, decode_reply
@@ -110,13 +111,7 @@ class KernelSession:
         """The kernel's memory and pids cgroup; without one, say so once per session."""
         cgroup = Cgroup.create(self.limits)
         if cgroup is None and not any(e.kind is EventKind.NO_CGROUP for e in self.events):
-            memory = (
-                "memory is not limited (RLIMIT_AS cannot be used with CUDA)"
-                if self.gpu is not None
-                else "memory is limited only roughly (RLIMIT_AS)"
-            )
-            message = f"no cgroup available: {memory} and the number of processes not at all"
-            self.events.append(Event(EventKind.NO_CGROUP, message))
+            self.events.append(Event(EventKind.NO_CGROUP, no_cgroup_note(self.gpu is not None)))
         return cgroup
 
     async def start(self) -> None:
@@ -224,19 +219,9 @@ class KernelSession:
     def kernel_log(self) -> Path:
         return self.runtime / "kernel.log"
 
-    def _log_end(self) -> str:
-        """The last 64 KB of what the kernel process wrote outside iopub."""
-        try:
-            with self.kernel_log.open("rb") as f:
-                f.seek(max(0, f.seek(0, os.SEEK_END) - 64 * 1024))
-                return strip_ansi(f.read().decode(errors="replace"))
-        except OSError:
-            return ""
-
-    def log_tail(self, lines: int = 6, chars: int = 1500) -> str:
+    def log_tail(self) -> str:
         """The end of the kernel process's own output, on one line."""
-        kept = [line.strip() for line in self._log_end().splitlines() if line.strip()]
-        return truncate(" | ".join(kept[-lines:]), chars)
+        return kernel_log.tail(self.kernel_log)
 
     def death_reason(self) -> str:
         """Why the kernel is gone, as precisely as the machine can tell."""
@@ -244,9 +229,8 @@ class KernelSession:
             return self._killed_for
         if self._cgroup is not None and self._cgroup.oom_killed():
             return "memory limit"
-        # the interpreter's own last words (faulthandler, enabled by the runtime)
-        fatal = re.findall(r"^Fatal Python error: (.{1,200})$", self._log_end(), re.M)
-        return f"kernel died ({fatal[-1].strip()})" if fatal else "kernel died"
+        fatal = kernel_log.fatal_error(self.kernel_log)
+        return f"kernel died ({fatal})" if fatal else "kernel died"
 
     async def _stop(self) -> None:
         if self._km is not None:

@@ -250,3 +250,23 @@ def test_placing_code_writes_the_files_read_only(
     host = tmp_path / "host"
     place_files(host, files)
     assert sorted(str(p.relative_to(host)) for p in host.rglob("*") if p.is_file()) == sorted(files)
+
+
+def test_kernel_log_tail_and_last_words(tmp_path: Path) -> None:
+    from graders import kernel_log
+
+    log = tmp_path / "kernel.log"
+    assert kernel_log.tail(log) == "" and kernel_log.fatal_error(log) == ""  # no log yet
+    log.write_bytes(
+        b"x" * 70_000 + b"\nstarting\n\n\x1b[31mTraceback\x1b[0m\n"
+        b"Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call first):\n"
+    )
+    assert (
+        kernel_log.tail(log, lines=2)
+        == "Fatal Python error: Segmentation fault | Current thread 0x1 (most recent call first):"
+    )
+    assert "Traceback" in kernel_log.tail(log, lines=3) and "\x1b" not in kernel_log.tail(
+        log, lines=3
+    )
+    assert kernel_log.fatal_error(log) == "Segmentation fault"
+    assert len(kernel_log.end(log)) <= 64 * 1024
