@@ -113,11 +113,11 @@ def test_grade_from_python(
     got = {r.submission.id: (r.status, r.score) for r in reports}
     assert got == {
         "erin_module": (graders.Status.GRADED, 100),
-        "carol_typical_bugs": (graders.Status.GRADED, 70),
+        "carol_typical_bugs": (graders.Status.GRADED, 63),
         "essay": (graders.Status.UNGRADABLE, 0),
     }, got
     on_disk = json.loads((out / "carol_typical_bugs" / "report.json").read_text())
-    assert on_disk["score"] == 70 and (out / "gradebook.csv").is_file()
+    assert on_disk["score"] == 63 and (out / "gradebook.csv").is_file()
     (tmp_path / "empty").mkdir()
     with pytest.raises(graders.UsageError, match="no submissions"):
         graders.grade("intro_ann", [tmp_path / "empty"], cache_dir=cache)

@@ -30,10 +30,14 @@ PLOT_FIELDS = ("kind", "key", "expected", "got")
 
 
 def _plain(text: Any) -> Any:
-    """Text without the temporary folders a run happens to use."""
+    """Text without the folders a run happens to use: pytest's temporary ones, the venv's."""
+    if isinstance(text, dict):
+        return {k: _plain(v) for k, v in text.items()}
     if not isinstance(text, str):
         return text
-    return re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s'\"]+", "<tmp>", text)
+    text = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/\s'\"]+", "<tmp>", text)
+    text = re.sub(r"/tmp/ipykernel_\d+/\d+\.py", "<cell>.py", text)  # a pid, a hash of code
+    return re.sub(r"/[^\s'\"]*/site-packages/", "<site-packages>/", text)
 
 
 def _digits(text: str) -> str:
@@ -60,7 +64,7 @@ def normalized(r: dict[str, Any]) -> dict[str, Any]:
             for t in r["tests"]
         ],
         "cells": [
-            {"index": c["index"], "status": c["status"], "error": c["error"]}
+            {"index": c["index"], "status": c["status"], "error": _plain(c["error"])}
             | {"output": _digits(c["output"])}
             for c in r["cells"]
         ],
