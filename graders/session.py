@@ -11,7 +11,6 @@ never shut down politely.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import shutil
@@ -27,19 +26,19 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from . import kernel_log
 from .assignment import Limits
-from .capture import CappedClient, OutputCollector, cell_output, strip_ansi, truncate
+from .capture import CappedClient, cell_output, strip_ansi, truncate
 from .cgroups import Cgroup, no_cgroup_note
 from .checks import Check
 from .errors import KernelHostLost, KernelStartError
-from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, decode_reply
+from .kernel_results import CellRecord, CellStatus, ProbeResult
 from .kernel_setup import PRELUDE, gpu_cap_code, start_hint
 from .model import Event, EventKind
+from .probe import PROTOCOL_ERROR, run_probe
 from .providers import FRESH, KernelProvider, SandboxedKernelManager, make_session_dir
 from .sandbox import Sandbox, SandboxSpec, chown_tree
 from .workdir import place_files, placing_code
 
 SKIP_TAG = "skip-grading"
-PROTOCOL_ERROR = "the kernel sent malformed messages (was the kernel tampered with?)"
 
 
 class KernelSession:
@@ -269,9 +268,10 @@ class KernelSession:
         assert self._client is not None and self._client.kc is not None
         kc = self._client.kc
         msg_id = kc.execute(code, silent=True, store_history=False)
-        return await self._reply(msg_id, timeout)
+        return await self.reply(msg_id, timeout)
 
-    async def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+    async def reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+        """The content of the execute_reply to ``msg_id``; TimeoutError, DeadKernelError."""
         assert self._client is not None and self._client.kc is not None
         kc = self._client.kc
         deadline = time.monotonic() + timeout
@@ -364,55 +364,17 @@ class KernelSession:
         record.error = err
 
     async def probe(self, check: Check, ctx: dict[str, Any], timeout: float) -> ProbeResult:
+        """Run one check's probe in this kernel (see :mod:`graders.probe`)."""
+        return await run_probe(self, check, ctx, timeout)
+
+    def kernel_client(self) -> Any:
+        """The connected kernel client (jupyter_client's), while the kernel runs."""
         assert self._client is not None and self._client.kc is not None
-        kc = self._client.kc
-        code = (
-            "if '__grader_rt__' not in globals():\n"
-            f"    exec({PRELUDE!r})\n"
-            f"__grader_rt__.run({check.source!r}, {check.func_name!r}, {json.dumps(ctx)!r})\n"
-        )
-        start = time.monotonic()
-        msg_id = kc.execute(
-            code,
-            silent=False,
-            store_history=False,
-            user_expressions={"r": "__grader_rt__.take()"},
-            stop_on_error=False,
-        )
-        output = OutputCollector(msg_id, self.limits.max_output_kb * 1024)
-        reader = asyncio.ensure_future(output.read(kc))
-        try:
-            try:
-                content = await self._reply(msg_id, timeout)
-            except TimeoutError:
-                await self._km.interrupt_kernel()  # type: ignore[union-attr]
-                try:
-                    await self._reply(msg_id, 5)
-                except (TimeoutError, DeadKernelError):
-                    self.kill(f"check ran past {timeout:g} s and ignored the interrupt")
-                took = time.monotonic() - start
-                note = f"ran past {timeout:g} s"
-                return ProbeResult(
-                    ProbeKind.TIMEOUT, output=output.text(), duration=took, note=note
-                )
-            except DeadKernelError:
-                took, note = time.monotonic() - start, self.death_reason()
-                return ProbeResult(ProbeKind.DIED, output=output.text(), duration=took, note=note)
-            except Exception:  # malformed messages from a tampered kernel
-                self.kill(PROTOCOL_ERROR)
-                return ProbeResult(ProbeKind.DIED, output=output.text(), note=PROTOCOL_ERROR)
-            await asyncio.sleep(0)  # let the reader take what has arrived
-        finally:
-            try:
-                await asyncio.wait_for(asyncio.shield(reader), 0.5)
-            except (asyncio.TimeoutError, Exception):
-                pass
-            reader.cancel()
-        duration = time.monotonic() - start
-        result = decode_reply(content)
-        result.output = output.text()
-        result.duration = duration
-        return result
+        return self._client.kc
+
+    async def interrupt(self) -> None:
+        assert self._km is not None
+        await self._km.interrupt_kernel()
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:
