@@ -53,6 +53,43 @@ class Event:
 
 
 @dataclass
+class CaseResult:
+    """One case of a check with cases: its own outcome and, where shown, its values."""
+
+    name: str
+    outcome: Outcome
+    message: str | None = None  # why it failed; None when it passed
+    expected: str | None = None  # short renderings, feedback "full" only
+    got: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "passed": self.passed}
+        d["outcome"] = self.outcome.value
+        for key in ("message", "expected", "got"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        return d
+
+
+@dataclass
+class PlotData:
+    """A result drawn beside the reference's on the feedback page (public values only)."""
+
+    kind: str  # line | parabola
+    key: str | None  # the field of a dict result that is drawn
+    expected: list[float]
+    got: list[float] | None
+    caption: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class CheckResult:
     """One check's verdict on one submission: outcome, points and what the student reads."""
 
@@ -68,8 +105,8 @@ class CheckResult:
     error: dict[str, Any] | None = None  # the student's exception: type, message, frames
     output: str = ""  # what the student's code printed during the check
     duration: float = 0.0
-    cases: list[dict[str, Any]] = field(default_factory=list)
-    plot: dict[str, Any] | None = None  # {"kind", "expected", "got"}: public checks only
+    cases: list[CaseResult] = field(default_factory=list)
+    plot: PlotData | None = None  # checks whose feedback is "full" only
     feedback: str = "full"  # full | message | none: how much of a failure the student sees
     mistake: dict[str, str] | None = None  # a known mistake its result shows: id, title, ...
 
@@ -164,8 +201,8 @@ class Report:
                     "error": t.error,
                     "stdout": t.output,
                     "duration": round(t.duration, 3),
-                    "cases": t.cases,
-                    "plot": t.plot,
+                    "cases": [c.to_dict() for c in t.cases],
+                    "plot": t.plot.to_dict() if t.plot else None,
                     "feedback": t.feedback,
                     "mistake": t.mistake,
                 }

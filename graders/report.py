@@ -71,8 +71,8 @@ def render_feedback(report: Report) -> str:
     for t in report.tests:
         groups.setdefault(t.stub, []).append(t)
         if t.plot:  # only checks whose feedback is "full" carry plot data
-            draw = parabola_plot if t.plot["kind"] == "parabola" else line_plot
-            plots[t.name] = draw(t.name, t.plot["expected"], t.plot["got"])
+            draw = parabola_plot if t.plot.kind == "parabola" else line_plot
+            plots[t.name] = draw(t.name, t.plot.expected, t.plot.got)
     failing_cells = [c for c in report.cells if c.failed]
     return _env.get_template("feedback.html.j2").render(
         r=report, groups=groups, failing_cells=failing_cells, plots=plots

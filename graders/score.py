@@ -15,7 +15,7 @@ from . import runtime
 from .checks import Check
 from .compare import Verdict, as_numeric, render_value
 from .kernel_results import ProbeKind, ProbeResult
-from .model import CheckResult, Outcome
+from .model import CaseResult, CheckResult, Outcome, PlotData
 
 
 def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -> str:
@@ -179,7 +179,7 @@ def _series(value: Any, key: str | None) -> list[float] | None:
     return [float(x) for x in arr.astype(np.float64).ravel()[:500]]
 
 
-def _plot_data(check: Check, expected: Any, got: Any) -> dict[str, Any] | None:
+def _plot_data(check: Check, expected: Any, got: Any) -> PlotData | None:
     if check.plot is None:
         return None
     exp = _series(expected, check.plot_key)
@@ -189,13 +189,7 @@ def _plot_data(check: Check, expected: Any, got: Any) -> dict[str, Any] | None:
         check.plot_caption
         or f"{check.plot_key or 'result'} per step, yours beside the reference's."
     )
-    return {
-        "kind": check.plot,
-        "key": check.plot_key,
-        "expected": exp,
-        "got": _series(got, check.plot_key),
-        "caption": caption,
-    }
+    return PlotData(check.plot, check.plot_key, exp, _series(got, check.plot_key), caption)
 
 
 def _student_text(check: Check, verdict: Verdict) -> str:
@@ -219,14 +213,15 @@ def _evaluate_cases(
         )
     if not isinstance(got, dict):
         return result(Outcome.ERROR, "This check's probe returned malformed data.")
-    cases, failures = [], []
+    cases: list[CaseResult] = []
+    failures: list[str] = []
     first_error: dict[str, Any] | None = None
     for case, exp in expected.items():
-        entry: dict[str, Any] = {"name": case}
+        entry = CaseResult(case, Outcome.PASSED)
         raised = probe.failed_cases.get(case)
         if raised is not None:
-            entry.update(passed=False, outcome=_case_outcome(raised).value)
-            entry["message"] = failure_text(check, raised, signature)
+            entry.outcome = _case_outcome(raised)
+            entry.message = failure_text(check, raised, signature)
             first_error = first_error or (raised.error if raised.kind == ProbeKind.ERROR else None)
         else:
             verdict = (
@@ -234,14 +229,14 @@ def _evaluate_cases(
                 if case in got
                 else Verdict.fail("not run")
             )
-            entry.update(passed=verdict.passed, outcome="passed" if verdict.passed else "failed")
             if not verdict.passed:
-                entry["message"] = _student_text(check, verdict)
-        if not entry["passed"]:
-            failures.append(f"{case}: {entry['message']}")
+                entry.outcome = Outcome.FAILED
+                entry.message = _student_text(check, verdict)
+        if entry.message is not None:
+            failures.append(f"{case}: {entry.message}")
         if check.feedback == "full":
-            entry["expected"] = render_value(exp)
-            entry["got"] = render_value(got[case]) if case in got else "(no value)"
+            entry.expected = render_value(exp)
+            entry.got = render_value(got[case]) if case in got else "(no value)"
         cases.append(entry)
     passed = len(cases) - len(failures)
     score = check.points * passed / len(cases) if cases else 0.0
