@@ -21,7 +21,6 @@ from .discover import discover
 from .errors import UsageError, default_jobs
 from .model import Report
 from .prepare import Settings, prepare
-from .reference import default_cache_dir
 from .report import write_run, write_submission
 from .sandbox import protect
 from .schedule import grade_many
@@ -51,8 +50,8 @@ def grade(
         if not found.submissions:
             raise UsageError("no submissions found in the inputs")
         protect(out, *(Path(i) for i in inputs))
-        settings = Settings(
-            cache_dir=(cache_dir or default_cache_dir()).resolve(),
+        settings = Settings.for_run(
+            cache_dir,
             sandbox=sandbox,
             kernels=kernels,
             device=device,

@@ -23,7 +23,7 @@ from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .pipeline import grade_submission
 from .prepare import Prepared, Settings, prepare
-from .reference import default_cache_dir, run_reference
+from .reference import run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
 from .schedule import grade_many
@@ -31,8 +31,8 @@ from .zygote import close_all
 
 
 def _settings(args: argparse.Namespace, **kw: Any) -> Settings:
-    return Settings(
-        cache_dir=(args.cache_dir or default_cache_dir()).resolve(),
+    return Settings.for_run(
+        args.cache_dir,
         sandbox=args.sandbox,
         kernels=args.kernels,
         device=args.device,

@@ -62,13 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _grade(sub: Any) -> None:
-    g = sub.add_parser(
-        "grade",
-        help="grade one or many submissions",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def _with_exit_codes(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help ends with the exit-code table (the ones LMS scripts run)."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help, epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    return parser
+
+
+def _grade(sub: Any) -> None:
+    g = _with_exit_codes(sub, "grade", "grade one or many submissions")
     g.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
     g.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
     g.add_argument(
@@ -105,12 +108,7 @@ def _grade(sub: Any) -> None:
 
 
 def _check(sub: Any) -> None:
-    c = sub.add_parser(
-        "check",
-        help="self-check one submission on the public checks",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    c = _with_exit_codes(sub, "check", "self-check one submission on the public checks")
     c.add_argument("submission", type=Path)
     c.add_argument(
         "--assignment", default=None, help="assignment name (default: from the notebook)"

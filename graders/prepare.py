@@ -7,6 +7,7 @@ import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import __version__, bundle, notebook
 from .assignment import Assignment
@@ -19,7 +20,13 @@ from .errors import AssignmentError, UsageError, default_jobs
 from .kernel_results import ProbeResult
 from .mistakes import Mistake, Results, load_mistakes, mistake_results
 from .providers import KernelProvider
-from .reference import cache_key, reference_failures, reference_results, seeds
+from .reference import (
+    cache_key,
+    default_cache_dir,
+    reference_failures,
+    reference_results,
+    seeds,
+)
 from .sandbox import Sandbox, get_sandbox, protect
 from .session import KernelSession
 from .zygote import choose_kernels
@@ -42,6 +49,12 @@ class Settings:
     # How kernels start: "zygote" (forked from a process that imported the heavy modules once
     # per run), "fresh" (one new sandboxed process each), or "auto" (zygote where it works).
     kernels: str = "auto"
+
+    @classmethod
+    def for_run(cls, cache_dir: Path | None, **kw: Any) -> Settings:
+        """Settings with the cache folder resolved (the default one when None), as the
+        ``grader`` command and :func:`graders.grade` make them."""
+        return cls(cache_dir=(cache_dir or default_cache_dir()).resolve(), **kw)
 
     @property
     def prestarting(self) -> bool:
