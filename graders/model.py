@@ -6,6 +6,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .kernel_results import CellStatus
+
 # 1.1: submission ids keep non-ASCII letters; a case of a check may say its outcome
 # 1.2: event_kinds, the kind of each event (readers match kinds, never the wording)
 SCHEMA_VERSION = "1.2"
@@ -125,14 +127,14 @@ class CellResult:
     """One notebook cell as the student's run left it (a module is one cell)."""
 
     index: int  # 1-based, as the student counts their code cells
-    status: str  # ok | error | timeout | died | skipped (kernel_results.CellStatus)
+    status: CellStatus
     error: dict[str, Any] | None = None  # type, message, traceback
     output: str = ""
     duration: float = 0.0
 
     @property
     def failed(self) -> bool:
-        return self.status in ("error", "timeout", "died")
+        return self.status in (CellStatus.ERROR, CellStatus.TIMEOUT, CellStatus.DIED)
 
 
 @dataclass
@@ -217,7 +219,7 @@ class Report:
             "cells": [
                 {
                     "index": c.index,
-                    "status": c.status,
+                    "status": c.status.value,
                     "error": c.error,
                     "output": c.output,
                     "duration": round(c.duration, 3),

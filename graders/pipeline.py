@@ -141,7 +141,7 @@ def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckR
             t.mistake = known.shown()
             t.message = f"{known.explain}: {known.hint}. Details: {t.message}"
     report.cells = [
-        CellResult(c.index + 1, c.status.value, c.error, c.output, c.duration) for c in ex.cells
+        CellResult(c.index + 1, c.status, c.error, c.output, c.duration) for c in ex.cells
     ]
     report.events = ex.events
     report.timings = ex.timings
