@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The CUDA build of torch from this machine's disk; elsewhere pip picks what fits.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: all setup system demo test lint typecheck unit bench clean
+.PHONY: all setup system demo test lint typecheck unit test-numerics bench clean
 
 all: test
 
@@ -44,6 +44,15 @@ test: setup lint typecheck
 # No kernel: scoring, comparators, the executor against a fake kernel, the check API (~10 s).
 unit: setup
 	$(VENV)/bin/pytest -m "not kernel"
+
+# The tests whose reports carry computed floats, with torch forced onto each of its CPU kernel
+# paths and with more threads per kernel (numerics.py passes these to the kernels on purpose):
+# every score must stay the same (tests/test_numerics.py compares two paths in one run).
+NUMERICS_TESTS := tests/test_golden.py tests/test_grading.py tests/test_numerics.py
+test-numerics: setup
+	ATEN_CPU_CAPABILITY=default $(VENV)/bin/pytest $(NUMERICS_TESTS)
+	ATEN_CPU_CAPABILITY=avx2 $(VENV)/bin/pytest $(NUMERICS_TESTS)
+	GRADER_KERNEL_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 $(VENV)/bin/pytest $(NUMERICS_TESTS)
 
 bench: setup
 	$(PY) benchmarks/overhead.py

@@ -19,6 +19,7 @@ from .discover import Submission
 from .errors import AssignmentError, UsageError, default_jobs
 from .kernel_results import ProbeResult
 from .mistakes import Mistake, Results, load_mistakes, mistake_results
+from .numerics import numerics_env
 from .providers import KernelProvider
 from .reference import (
     cache_key,
@@ -135,6 +136,7 @@ async def prepare(
     assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
 ) -> Prepared:
     data, synthetic = resolve_data(assignment, settings)
+    numerics_env()  # a bad GRADER_KERNEL_THREADS is a usage error now, not in every kernel
     device, gpus = resolve_device(assignment, settings.device)
     protect(assignment.root, assignment.reference_dir, settings.cache_dir)
     Cgroup.sweep()

@@ -1,8 +1,9 @@
 """The reference side: the same probes, run once on the reference solution, cached on disk.
 
 The cache key covers everything that can change an expected value: the assignment's files
-(config, checks, reference), the in-kernel runtime, the harness version, the library versions
-and the device. The reference is trusted code and runs without a sandbox.
+(config, checks, reference), the in-kernel runtime, the harness version, the library versions,
+the device and the kernels' numerics settings (numerics.py). The reference is trusted code
+and runs without a sandbox.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .errors import AssignmentError
 from .execute import Source, execute_submission
 from .kernel_results import ProbeKind, ProbeResult
 from .kernel_setup import RUNTIME_SOURCE
+from .numerics import numerics_env
 from .report import atomic_write
 from .sandbox import NoSandbox
 
@@ -59,6 +61,7 @@ def cache_key(assignment: Assignment, device: str) -> str:
     h.update(__version__.encode())
     h.update(json.dumps(library_versions(), sort_keys=True).encode())
     h.update(device.encode())
+    h.update(json.dumps(numerics_env(), sort_keys=True).encode())
     return h.hexdigest()[:24]
 
 

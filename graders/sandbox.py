@@ -22,6 +22,7 @@ from typing import Any
 from .assignment import Limits, search_roots
 from .cgroups import Cgroup
 from .errors import SandboxError, UsageError
+from .numerics import numerics_env
 
 WORK_MOUNT = "/submission"
 ZYGOTE_SCRIPT = "/opt/grader-zygote/zygote_child.py"
@@ -126,11 +127,8 @@ def kernel_env(home: str, data: str | None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "IPYTHONDIR": "/tmp/.ipython",
         "MPLCONFIGDIR": "/tmp/.matplotlib",
-        # One thread per kernel: kernels run side by side, and results must not depend on
-        # how many cores the grading machine has.
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
         "JPY_PARENT_PID": "1",
+        **numerics_env(),  # threads (one per kernel) and torch's CPU kernels, on purpose
     }
     if data is not None:
         env["GRADER_DATA_DIR"] = data

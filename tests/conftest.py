@@ -116,6 +116,33 @@ class GradedRun:
         return [t for t in self.reports[sub]["tests"] if t["stub"] == stub]
 
 
+def verdicts(report: dict[str, Any]) -> dict[str, Any]:
+    """Everything about a report that must not depend on how its kernel started or on which
+    CPU kernels computed it: statuses, scores, outcomes, cell statuses, named mistakes."""
+    return {
+        "status": report["status"],
+        "score": report["score"],
+        "tests": [(t["name"], t["outcome"], t["score"]) for t in report["tests"]],
+        "cells": [
+            (c["index"], c["status"], (c["error"] or {}).get("type")) for c in report["cells"]
+        ],
+        "mistakes": [t.get("mistake") for t in report["tests"]],
+    }
+
+
+def regrade(
+    graded: GradedRun, out: Path, extra: list[str], env_extra: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    """The scenario run again into ``out`` with ``extra`` arguments (more inputs, options) and
+    ``env_extra`` in its environment: its process and its reports."""
+    args = json.loads((graded.home / "grade-args.json").read_text())
+    at = args.index("--out")
+    args[at : at + 2] = [*extra, "--out", str(out)]
+    proc = run_grader(args, graded.home, graded.cache, env_extra=env_extra)
+    reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    return proc, reports
+
+
 @pytest.fixture(scope="session")
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_home(tmp_path_factory.mktemp("home"))
