@@ -129,6 +129,8 @@ def search_roots() -> list[Path]:
 
 
 def find_assignment(name: str, home: Path | None = None) -> Assignment:
+    """An assignment by path (a folder holding assignment.toml: a checkout's or a student
+    bundle's) or by name under each search root's ``assignments/`` and ``dist/``."""
     roots = [home] if home is not None else search_roots()
     candidate = Path(name)
     if (candidate / "assignment.toml").is_file():
@@ -137,11 +139,32 @@ def find_assignment(name: str, home: Path | None = None) -> Assignment:
         for d in (root / "assignments" / name, root / "dist" / name):  # dist: a student bundle
             if (d / "assignment.toml").is_file():
                 return load_assignment(d)
-    available = sorted(
-        {p.parent.name for r in roots for p in (r / "assignments").glob("*/assignment.toml")}
+    raise UsageError(_not_found(name, roots))
+
+
+def _not_found(name: str, roots: list[Path]) -> str:
+    """Where an assignment was looked for, what was there, and what else is accepted."""
+    if Path(name).is_dir():
+        return (
+            f"{name} is a folder without assignment.toml; pass the folder of one assignment "
+            "(assignments/NAME or a student bundle dist/NAME)"
+        )
+    looked = ", ".join(dict.fromkeys(str(r) for r in roots))
+    found = sorted(
+        {
+            f"{p.parent.name}{' (bundle)' if folder == 'dist' else ''}"
+            for r in roots
+            for folder in ("assignments", "dist")
+            for p in (r / folder).glob("*/assignment.toml")
+        }
     )
-    hint = f"; available: {', '.join(available)}" if available else ""
-    raise UsageError(f"no assignment named {name!r}{hint}")
+    there = f"; found there: {', '.join(found)}" if found else "; none found there"
+    return (
+        f"no assignment named {name!r}: looked in assignments/ and dist/ under {looked}{there}. "
+        "Pass a path to an assignment folder (one holding assignment.toml, e.g. "
+        f"path/to/dist/{Path(name).name}), or set GRADER_HOME to the folder that holds "
+        "assignments/"
+    )
 
 
 def load_assignment(root: Path) -> Assignment:

@@ -19,6 +19,7 @@ from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
 from .errors import ExitCode, GraderError, UsageError
 from .kernel_results import ProbeKind
+from .missing import template_problems
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .pipeline import grade_submission
@@ -238,6 +239,7 @@ async def _verify(args: argparse.Namespace) -> int:
             problems.append(f"the untouched template earns points on {t.name!r}")
         if t.outcome is Outcome.SKIPPED:
             problems.append(f"{t.name!r} is never reached on the template: {t.message}")
+    problems += template_problems(tmpl_report.cells)
     problems += await _verify_reference_runs(p)
     problems += verify_mistakes(p.suite, p.mistakes, p.reference, p.mistake_results)
     if abs(p.suite.total_points - 100) > 1e-9:

@@ -16,7 +16,8 @@ from .devices import device_info
 from .discover import Submission
 from .errors import KernelHostLost, KernelStartError
 from .execute import Execution, Source, execute_submission
-from .kernel_results import ProbeResult
+from .kernel_results import ProbeKind, ProbeResult
+from .missing import why_missing
 from .mistakes import diagnose
 from .model import CellResult, CheckResult, Outcome, Report, Status, SubmissionInfo
 from .prepare import Prepared, Settings, prepare
@@ -99,9 +100,10 @@ async def grade_submission(
         verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
         return verdicts[c.name].outcome is Outcome.PASSED
 
+    source = _source(sub)
     try:
         ex = await execute_submission(
-            _source(sub),
+            source,
             p.suite.checks,
             p.sandbox,
             p.assignment.limits,
@@ -122,6 +124,7 @@ async def grade_submission(
         report.execution_time = time.monotonic() - start
         return report
     _fill(p, report, ex, verdicts)
+    _explain_missing(report, ex, _texts(sub, source))
     report.execution_time = time.monotonic() - start
     return report
 
@@ -150,6 +153,25 @@ def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckR
         report.output += (
             f" The submission ran out of time ({p.assignment.limits.submission_timeout:g} s)."
         )
+
+
+def _texts(sub: Submission, source: Source) -> list[str]:
+    """The code of each cell as the student wrote it (a module is one cell: its text)."""
+    if sub.kind == "notebook":
+        return list(source.cells)
+    return [sub.data.decode("utf-8", errors="replace")]
+
+
+def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
+    """A stub missing because the cell that defines it failed: say so, with that cell's
+    error, instead of "not defined"."""
+    for t in report.tests:
+        got = ex.probes.get(t.name)
+        if t.outcome is not Outcome.MISSING or got is None or got.kind != ProbeKind.MISSING:
+            continue
+        module = report.submission.kind != "notebook"
+        if why := why_missing(got.note or t.stub, texts, report.cells, module):
+            t.message = why
 
 
 def error_report(p: Prepared, sub: Submission, reason: str) -> Report:

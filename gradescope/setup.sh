@@ -7,6 +7,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv pytho
 cd /autograder/source
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q -e .
+# The course's packages (torch, ...) come with the 'course' extra; the harness needs none.
+/autograder/venv/bin/pip install -q -e '.[course]'
 # Compute and cache the reference results now, once, instead of in every student's run.
 GRADER_CACHE_DIR=/autograder/cache /autograder/venv/bin/grader verify "${ASSIGNMENT:-intro_ann}"

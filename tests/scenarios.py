@@ -11,7 +11,43 @@ from nbformat.v4 import new_code_cell
 # "missing": the student deleted the stub's cell content (the name is never defined).
 GONE = "# (deleted)"
 
+# The course notebook's own idiom: tqdm progress bars over epochs and batches, pandas imported.
+SEED_STYLE = {
+    **CORRECT,
+    "train": """from tqdm import tqdm
+
+
+def train(model, loss_fn, optimizer, X, y, epochs):
+    losses = []
+    for epoch in tqdm(range(epochs)):
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses""",
+    "bce_loss": """import pandas as pd
+
+
+def bce_loss(p, y):
+    frame = pd.DataFrame({"p": p, "y": y})
+    terms = frame.y * np.log(frame.p) + (1 - frame.y) * np.log(1 - frame.p)
+    return float(-terms.mean())""",
+    "train_epoch": """def train_epoch(model, loader, loss_fn, optimizer, device):
+    losses = []
+    for x, y in tqdm(loader, leave=False):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x.to(device)), y.to(device))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return sum(losses) / len(losses)""",
+}
+
 MIXED = {
+    "seed_style": SEED_STYLE,
+    # the cell that defines train imports a package the grading environment lacks
+    "no_such_package": {**CORRECT, "train": "import tqdm_for_grading_xyz\n\n\n" + CORRECT["train"]},
     # gd off by one, pp missing, pt correct, bce uses log10, train correct (zero_grad last),
     # accuracy with the notebook's threshold slip, train_epoch missing, evaluate per-batch mean
     "mixed_a": {

@@ -12,6 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from graders.errors import EXIT_MEANINGS
@@ -217,6 +218,33 @@ def test_new_assignment_passes_verify(tmp_path: Path) -> None:
     assert "reference: 100/100" in verify.stdout and "template:  0/100" in verify.stdout
     again = run_grader(["new", "hw_demo"], tmp_path, tmp_path / "c")
     assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.kernel
+def test_verify_fails_on_a_template_cell_that_is_broken(tmp_path: Path) -> None:
+    """An old notebook ported as it was (``np.int`` is gone in numpy 2) or one importing a
+    package the kernels lack: verify names each broken cell; a stub's NotImplementedError is
+    not a problem."""
+    made = run_grader(["new", "hw_port"], tmp_path, tmp_path / "c")
+    assert made.returncode == 0, made.stderr
+    path = tmp_path / "assignments" / "hw_port" / "template.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells[first + 1 : first + 1] = [
+        nbformat.v4.new_code_cell("n = np.int(3)"),
+        nbformat.v4.new_code_cell("import not_a_course_package_xyz"),
+    ]
+    nbformat.write(nb, path)
+    proc = run_grader(["verify", "hw_port"], tmp_path, tmp_path / "c")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    problems = [line for line in proc.stdout.splitlines() if "PROBLEM" in line]
+    assert len(problems) == 2, proc.stdout
+    assert (
+        "template cell 2 fails (AttributeError: module 'numpy' has no attribute 'int'"
+        in (problems[0])
+    )
+    assert "template cell 3 fails (ModuleNotFoundError" in problems[1]
+    assert "has no not_a_course_package_xyz" in problems[1]
 
 
 @pytest.mark.kernel

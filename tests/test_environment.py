@@ -9,6 +9,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,52 @@ def test_run_stops_when_no_kernel_can_start_and_a_rerun_grades_them(
     assert "already graded" not in again.stderr
     scores = {r.parent.name: json.loads(r.read_text())["score"] for r in out.glob("*/report.json")}
     assert len(scores) == len(names) and scores["correct"] == 100, scores
+
+
+COURSE_PACKAGES = ("torch", "torchvision", "sklearn", "matplotlib", "pandas", "tqdm")
+_BLOCK = f"""
+import importlib.abc, sys
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {COURSE_PACKAGES!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked by the test)")
+
+sys.meta_path.insert(0, Block())
+"""
+
+
+def test_the_harness_needs_no_course_package() -> None:
+    """``pip install .`` without extras brings no torch: the course's packages are the
+    ``course`` extra, and every harness module imports, and ``grader --help`` runs, with them
+    blocked (as where they are not installed)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    required = " ".join(project["dependencies"]).lower()
+    assert not [
+        p for p in ("torch", "scikit-learn", "matplotlib", "pandas", "tqdm") if p in required
+    ]
+    assert {"torch>=2.2", "tqdm>=4.60", "pandas>=1.5"} <= set(
+        project["optional-dependencies"]["course"]
+    )
+    code = (
+        _BLOCK
+        + (
+            "import importlib, pkgutil, graders\n"
+            "for m in pkgutil.iter_modules(graders.__path__):\n"
+            "    if m.name not in ('zygote_child', '__main__'):\n"  # kernel-side scripts
+            "        importlib.import_module('graders.' + m.name)\n"
+            "from graders.cli import main\n"
+            "for argv in (['--help'], ['grade', '--help'], ['check', '--help']):\n"
+            "    try:\n"
+            "        main(argv)\n"
+            "    except SystemExit as e:\n"
+            "        assert e.code == 0, (argv, e.code)\n"
+            "assert not set(sys.modules) & set(" + repr(COURSE_PACKAGES) + ")\n"
+            "print('harness ok')\n"
+        )
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.endswith("harness ok\n"), proc.stderr[-3000:]
+    assert "usage: grader grade" in proc.stdout

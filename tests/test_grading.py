@@ -10,7 +10,7 @@ import pytest
 
 from graders.report import RENDER_FAILED
 from tests import scenarios
-from tests.conftest import ROOT, GradedRun, run_grader
+from tests.conftest import ROOT, GradedRun, regrade, run_grader, verdicts
 
 pytestmark = pytest.mark.kernel
 VALUE = re.compile(r"expected [-\d(\[]")  # "expected 0.5", "expected (3,)", "expected [1"
@@ -69,6 +69,35 @@ def test_forgetting_zero_grad_fails_training_checks(graded: GradedRun) -> None:
     assert public["output"].startswith("Your losses match what happens when gradients accumulate")
     assert public["output"].split("Details: ")[1].startswith("losses[")
     assert public["expected"] and public["got"]
+
+
+def test_a_notebook_in_the_seeds_own_style_scores_100(graded: GradedRun) -> None:
+    """The course notebook's idiom: ``from tqdm import tqdm`` and ``tqdm(range(epochs))``,
+    ``import pandas as pd``. The kernels have every package the seed imports."""
+    r = graded.reports["seed_style"]
+    lost = [(t["name"], t["output"]) for t in r["tests"] if t["score"] < t["max_score"]]
+    assert r["score"] == 100, lost
+    assert [c for c in r["cells"] if c["status"] not in ("ok", "skipped")] == []
+
+
+def test_a_stub_whose_cell_failed_is_explained_by_that_cell(graded: GradedRun) -> None:
+    """Not "`train` is not defined" but why: the cell that defines it stopped at an import."""
+    r = graded.reports["no_such_package"]
+    failed = [c for c in r["cells"] if c["status"] == "error"]  # later cells that call train too
+    assert failed[0]["error"]["type"] == "ModuleNotFoundError", failed
+    train = graded.by_stub("no_such_package", "train")
+    assert train and {t["outcome"] for t in train} == {"missing"}
+    want = (
+        f"`train` is not defined: cell {failed[0]['index']}, which defines it, stopped at "
+        "ModuleNotFoundError: No module named 'tqdm_for_grading_xyz'; the grading environment "
+        "has no tqdm_for_grading_xyz (ask your instructor)."
+    )
+    assert {t["output"] for t in train} == {want}
+    # a stub nobody wrote keeps the plain message
+    gone = graded.by_stub("mixed_a", "perceptron_predict")
+    assert all(
+        t["output"].startswith("`perceptron_predict` is not defined. Define it") for t in gone
+    )
 
 
 def test_hard_coded_example_passes_public_fails_hidden(graded: GradedRun) -> None:
@@ -315,7 +344,6 @@ def test_gradescope_results_have_only_spec_fields(graded: GradedRun) -> None:
 
 
 def test_rerun_skips_graded_submissions(graded: GradedRun, submissions) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import run_grader
 
     before = (graded.out / "correct" / "report.json").stat().st_mtime_ns
     args = ["grade", "intro_ann", str(submissions / "correct.ipynb"), "--out", str(graded.out)]
@@ -378,34 +406,17 @@ def test_kernels_started_ahead_served_submissions(graded: GradedRun) -> None:
     assert len(ahead) >= len(graded.reports) // 2, ahead
 
 
-def _verdicts(report: dict) -> dict:  # type: ignore[type-arg]
-    """Everything about a report that must not depend on how its kernel started."""
-    return {
-        "status": report["status"],
-        "score": report["score"],
-        "tests": [(t["name"], t["outcome"], t["score"]) for t in report["tests"]],
-        "cells": [
-            (c["index"], c["status"], (c["error"] or {}).get("type")) for c in report["cells"]
-        ],
-        "mistakes": [t.get("mistake") for t in report["tests"]],
-    }
-
-
 def test_fresh_and_zygote_kernels_give_identical_reports(graded: GradedRun, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The scenario set graded again with one fresh kernel per submission: every score,
     outcome, cell status and named mistake is the same as the zygote's."""
     kernels = {r["sandbox"].split("; ")[-1] for r in graded.reports.values()}
     if kernels != {"kernels forked from a zygote, one host uid each"}:
         pytest.skip(f"the scenario run did not use a zygote here: {kernels}")
-    out = tmp_path / "fresh"
-    args = json.loads((graded.home / "grade-args.json").read_text())
-    args[args.index("--out") + 1] = str(out)
-    proc = run_grader([*args, "--kernels", "fresh"], graded.home, graded.cache)
+    proc, fresh = regrade(graded, tmp_path / "fresh", ["--kernels", "fresh"])
     assert proc.returncode == graded.proc.returncode, proc.stderr[-3000:]
-    fresh = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     assert sorted(fresh) == sorted(graded.reports)
     assert {r["sandbox"].split("; ")[-1] for r in fresh.values()} == {
         "a fresh kernel per submission"
     }
-    differ = [s for s in fresh if _verdicts(fresh[s]) != _verdicts(graded.reports[s])]
-    assert differ == [], {s: (_verdicts(fresh[s]), _verdicts(graded.reports[s])) for s in differ}
+    differ = [s for s in fresh if verdicts(fresh[s]) != verdicts(graded.reports[s])]
+    assert differ == [], {s: (verdicts(fresh[s]), verdicts(graded.reports[s])) for s in differ}

@@ -107,7 +107,7 @@ def test_unknown_limits_and_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "assignment.toml").write_text("name = ")
     with pytest.raises(AssignmentError):
         load_assignment(tmp_path)
-    with pytest.raises(UsageError, match="available: intro_ann"):
+    with pytest.raises(UsageError, match="found there: intro_ann"):
         find_assignment("nope", ROOT)
 
 
@@ -270,3 +270,42 @@ def test_kernel_log_tail_and_last_words(tmp_path: Path) -> None:
     )
     assert kernel_log.fatal_error(log) == "Segmentation fault"
     assert len(kernel_log.end(log)) <= 64 * 1024
+
+
+def test_assignment_lookup_by_path_and_a_useful_error(tmp_path: Path) -> None:
+    """A path to an assignment folder works wherever a name does; a name not found says where
+    it looked, what it found there, and that a path or GRADER_HOME works."""
+    by_path = find_assignment(str(ROOT / "assignments" / "numpy_review"), home=tmp_path)
+    assert by_path.name == "numpy_review"
+    with pytest.raises(UsageError) as lost:
+        find_assignment("rasbt_perceptron", home=ROOT)
+    text = str(lost.value)
+    assert f"under {ROOT}" in text and "found there: intro_ann, numpy_review" in text
+    assert "path/to/dist/rasbt_perceptron" in text and "GRADER_HOME" in text
+    with pytest.raises(UsageError, match=r"a folder without assignment\.toml"):
+        find_assignment(str(tmp_path), home=ROOT)
+
+
+def test_which_cell_defines_a_stub() -> None:
+    from graders.missing import defines, why_missing
+    from graders.model import CellResult, CellStatus
+
+    assert defines("from tqdm import tqdm\n\n\ndef train(m):\n    return m", "train")
+    assert defines("if True:\n    train = lambda m: m", "train")
+    assert defines("import numpy as train", "train")
+    assert defines("def train(:\n  pass", "train")  # does not parse: read line by line
+    assert not defines("def outer():\n    def train(m):\n        return m", "train")
+    assert not defines("print(train)", "train")
+    cells = [
+        CellResult(1, CellStatus.OK),
+        CellResult(
+            2, CellStatus.ERROR, {"type": "NameError", "message": "name 'x' is not defined"}
+        ),
+    ]
+    sources = ["import numpy as np", "y = x\ndef train(m):\n    return m"]
+    why = why_missing("train", sources, cells)
+    assert why == (
+        "`train` is not defined: cell 2, which defines it, stopped at NameError: name 'x' is "
+        "not defined. Fix that cell so that it runs to its end."
+    )
+    assert why_missing("evaluate", sources, cells) is None  # never written: the plain message

@@ -1,0 +1,95 @@
+"""Why a stub is missing: the cell that defines it stopped before it got there.
+
+A student whose ``train`` cell begins with ``from tqdm import tqdm`` in an environment without
+tqdm reads "`train` is not defined" on every check of ``train``. That is true and useless; the
+cause is the cell's own error, which this module finds and words for the student.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Sequence
+
+from .kernel_results import CellStatus
+from .model import CellResult
+
+_BLOCKS = (ast.If, ast.Try, ast.With, ast.For, ast.While)
+
+
+def _bound(nodes: list[ast.stmt]) -> Iterator[str]:
+    """The names that statements bind at a cell's top level (not inside functions)."""
+    for node in nodes:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                yield from (n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield from ((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, _BLOCKS):
+            for part in ("body", "orelse", "finalbody", "handlers"):
+                yield from _bound(getattr(node, part, []))
+        elif isinstance(node, ast.ExceptHandler):
+            yield from _bound(node.body)
+
+
+def defines(code: str, name: str) -> bool:
+    """Whether a cell's code binds ``name`` at its top level; a cell that does not parse is
+    read line by line for ``def name`` / ``class name``."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        pattern = rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b"
+        return re.search(pattern, code, re.MULTILINE) is not None
+    return name in set(_bound(tree.body))
+
+
+def missing_module(message: str) -> str:
+    """The top-level package a ModuleNotFoundError's message names ("" when none)."""
+    found = re.search(r"No module named '([^']+)'", message)
+    return found.group(1).split(".")[0] if found else ""
+
+
+def why_missing(
+    name: str, sources: Sequence[str], cells: Sequence[CellResult], module: bool = False
+) -> str | None:
+    """The sentence that replaces "`name` is not defined" when a failed cell defines it, or
+    None when no failed cell does (the student never wrote it, or deleted it). ``module``: the
+    submission is a module, run as one cell."""
+    for code, cell in zip(sources, cells, strict=False):
+        if not cell.failed or not defines(code, name):
+            continue
+        err = cell.error or {}
+        unit = "your module" if module else f"cell {cell.index}"
+        where = f"`{name}` is not defined: {unit}, which defines it,"
+        if cell.status is CellStatus.TIMEOUT:
+            return f"{where} did not finish ({err.get('message') or 'time limit'})."
+        if cell.status is CellStatus.DIED:
+            return f"{where} stopped: the kernel died while it ran ({err.get('message', '')})."
+        text = f"{where} stopped at {err.get('type', 'an error')}: {err.get('message', '')}"
+        if package := missing_module(str(err.get("message", ""))):
+            return f"{text}; the grading environment has no {package} (ask your instructor)."
+        return f"{text}. Fix {'it' if module else 'that cell'} so that it runs to its end."
+    return None
+
+
+def template_problems(cells: Sequence[CellResult]) -> list[str]:
+    """``grader verify``: the untouched template's cells that fail for another reason than a
+    stub's NotImplementedError (an import the kernels lack, an API a newer library removed):
+    students would start from a notebook that is broken before they write a line."""
+    problems = []
+    for cell in cells:
+        err = cell.error or {}
+        if not cell.failed or err.get("type") == "NotImplementedError":
+            continue
+        why = f"{err.get('type', cell.status.value)}: {err.get('message', '')}"
+        text = f"template cell {cell.index} fails ({why})"
+        if module := missing_module(str(err.get("message", ""))):
+            text += (
+                f"; the kernels' environment has no {module}: install it where the harness "
+                "runs, or drop the import"
+            )
+        problems.append(text + "; only a stub's NotImplementedError may stop a template cell")
+    return problems
