@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .checks import CheckSuite, load_checks
+from .environment import HARNESS, KernelPython
+from .environment import resolve as resolve_python
 from .errors import AssignmentError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -57,6 +59,7 @@ class Assignment:
     data: str | None  # "fashion-mnist" when the template reads that dataset
     heavy_imports: tuple[str, ...]
     allow_cuda: bool = False  # may the checks run on a GPU (--device auto/cuda)
+    python: KernelPython = HARNESS  # the interpreter kernels run in ([environment])
 
     @property
     def template(self) -> Path:
@@ -190,6 +193,7 @@ def load_assignment(root: Path) -> Assignment:
             data=grading.get("data"),
             heavy_imports=tuple(grading.get("heavy_imports", ())),
             allow_cuda=bool(grading.get("allow_cuda", False)),
+            python=resolve_python(cfg.get("environment", {}), root),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: missing or invalid field: {exc}") from exc

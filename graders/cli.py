@@ -17,6 +17,7 @@ from .cli_args import build_parser
 from .cluster import grade_on_cluster
 from .devices import gpu_memory, packing_note
 from .discover import Discovery, Submission, discover, load_file, load_with_siblings
+from .environment import unimportable
 from .errors import ExitCode, GraderError, UsageError
 from .kernel_results import ProbeKind
 from .missing import template_problems
@@ -240,6 +241,11 @@ async def _verify(args: argparse.Namespace) -> int:
         if t.outcome is Outcome.SKIPPED:
             problems.append(f"{t.name!r} is never reached on the template: {t.message}")
     problems += template_problems(tmpl_report.cells)
+    problems += [
+        f"heavy_imports lists {m!r}, which the kernels' Python ({assignment.python.describe()}) "
+        "cannot import: install it there"
+        for m in unimportable(assignment.python, assignment.heavy_imports)
+    ]
     problems += await _verify_reference_runs(p)
     problems += verify_mistakes(p.suite, p.mistakes, p.reference, p.mistake_results)
     if abs(p.suite.total_points - 100) > 1e-9:

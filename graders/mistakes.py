@@ -130,7 +130,8 @@ async def run_mistakes(
         code = solution + b"\n\n# a known mistake, replacing one stub\n" + m.source.encode()
         async with gate:
             ex = await execute_submission(
-                Source.from_module("solution.py", code), checks, NoSandbox(), assignment.limits,
+                Source.from_module("solution.py", code), checks, NoSandbox(assignment.python),
+                assignment.limits,
                 seed_for=seed_for, device=device, data=data, preload=assignment.heavy_imports,
             )  # fmt: skip
         broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]

@@ -145,7 +145,8 @@ async def prepare(
         known, known_results = bundle.load_bundle_mistakes(assignment.root)
         return _with_kernels(_with_signatures(Prepared(
             assignment, suite, bundle.load_expected(assignment.root),
-            get_sandbox(settings.sandbox), settings, data, synthetic, bundle_seeds,
+            get_sandbox(settings.sandbox, assignment.python), settings, data, synthetic,
+            bundle_seeds,
             device, gpus, gpu_names(gpus), mistakes=known, mistake_results=known_results,
         )))  # fmt: skip
     full = assignment.load_checks()
@@ -173,7 +174,7 @@ async def prepare(
                 assignment,
                 suite,
                 ref,
-                get_sandbox(settings.sandbox),
+                get_sandbox(settings.sandbox, assignment.python),
                 settings,
                 data,
                 synthetic,

@@ -44,8 +44,9 @@ class SandboxedKernelManager(AsyncKernelManager):  # type: ignore[misc]
             self.kernel_spec.interrupt_mode = "message"
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return self._sandbox.wrap(list(cmd), self._spec, self._cgroup)
+        cmd = list(super().format_kernel_cmd(extra_arguments))
+        cmd[0] = self._sandbox.python.executable  # the kernelspec names the harness's Python
+        return self._sandbox.wrap(cmd, self._spec, self._cgroup)
 
     def write_connection_file(self, **kwargs: Any) -> None:
         super().write_connection_file(**kwargs)

@@ -8,6 +8,7 @@ and runs without a sandbox.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -62,6 +63,7 @@ def cache_key(assignment: Assignment, device: str) -> str:
     h.update(json.dumps(library_versions(), sort_keys=True).encode())
     h.update(device.encode())
     h.update(json.dumps(numerics_env(), sort_keys=True).encode())
+    h.update(json.dumps(dataclasses.asdict(assignment.python)).encode())
     return h.hexdigest()[:24]
 
 
@@ -108,7 +110,7 @@ async def run_reference(
     ex = await execute_submission(
         Source.from_module("solution.py", solution.read_bytes()),
         suite.checks,
-        NoSandbox(),
+        NoSandbox(assignment.python),
         assignment.limits,
         seed_for=seed_for,
         device=device,

@@ -21,6 +21,7 @@ from typing import Any
 
 from .assignment import Limits, search_roots
 from .cgroups import Cgroup
+from .environment import HARNESS, KernelPython
 from .errors import SandboxError, UsageError
 from .numerics import numerics_env
 
@@ -116,10 +117,11 @@ def library_path() -> list[str]:
     return _shareable(os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep))[0]
 
 
-def kernel_env(home: str, data: str | None) -> dict[str, str]:
-    """The whole environment the kernel gets: nothing of the host's but its package path."""
+def kernel_env(home: str, data: str | None, python: KernelPython = HARNESS) -> dict[str, str]:
+    """The whole environment the kernel gets: nothing of the host's but its package path
+    (the harness's $PYTHONPATH and --user folders only where kernels run the harness's Python)."""
     env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "PATH": f"{python.bin_dir}:/usr/bin:/bin",
         "HOME": home,
         "USER": "student",
         "LANG": "C.UTF-8",
@@ -132,7 +134,7 @@ def kernel_env(home: str, data: str | None) -> dict[str, str]:
     }
     if data is not None:
         env["GRADER_DATA_DIR"] = data
-    if shown := python_path()[0]:
+    if python.is_harness and (shown := python_path()[0]):
         env["PYTHONPATH"] = os.pathsep.join(shown)
     return env
 
@@ -143,6 +145,7 @@ class Sandbox(ABC):
     name: str
     uid: int | None = None  # the host uid the kernel runs as, when it differs from ours
     work_mount: str
+    python: KernelPython = HARNESS  # the interpreter kernels run in (the assignment's)
 
     @abstractmethod
     def wrap(self, argv: list[str], spec: SandboxSpec, cgroup: Cgroup | None) -> list[str]: ...
@@ -151,7 +154,7 @@ class Sandbox(ABC):
         return str(spec.data) if spec.data else None
 
     def env(self, spec: SandboxSpec) -> dict[str, str]:
-        return with_gpu(kernel_env(self.work_mount, self.data_path(spec)), spec)
+        return with_gpu(kernel_env(self.work_mount, self.data_path(spec), self.python), spec)
 
     def uses_cgroups(self) -> bool:
         return False
@@ -192,11 +195,12 @@ class NoSandbox(Sandbox):
 
     name = "none"
 
-    def __init__(self) -> None:
+    def __init__(self, python: KernelPython = HARNESS) -> None:
         self.work_mount = ""
+        self.python = python
 
     def env(self, spec: SandboxSpec) -> dict[str, str]:
-        env = kernel_env(str(spec.work), self.data_path(spec))
+        env = kernel_env(str(spec.work), self.data_path(spec), self.python)
         env["IPYTHONDIR"] = str(spec.runtime / "ipython")
         env["MPLCONFIGDIR"] = str(spec.runtime / "mpl")
         return with_gpu(env, spec)
@@ -212,8 +216,9 @@ class Bubblewrap(Sandbox):
 
     name = "bwrap"
 
-    def __init__(self, bwrap: str) -> None:
+    def __init__(self, bwrap: str, python: KernelPython = HARNESS) -> None:
         self.bwrap = bwrap
+        self.python = python
         self.work_mount = WORK_MOUNT
         self.rootful = os.geteuid() == 0
         self.uid = NOBODY if self.rootful else None
@@ -238,7 +243,8 @@ class Bubblewrap(Sandbox):
         options in order: the private /tmp comes before anything bound below it."""
         if zygote is not None and not self.rootful:
             raise SandboxError("a zygote needs bubblewrap as root")
-        ro = sorted({str(Path(sys.prefix)), str(Path(sys.base_prefix)), *python_path()[0]}, key=len)
+        shown = python_path()[0] if self.python.is_harness else []
+        ro = sorted({*self.python.prefixes, *shown}, key=len)
         if spec.gpu is not None:  # where the loader finds the driver's libcuda.so
             ro += [p for p in library_path() if p not in ro]
         return [
@@ -368,12 +374,13 @@ def available_backends() -> list[str]:
     return ["bwrap", "none"] if shutil.which("bwrap") else ["none"]
 
 
-def get_sandbox(name: str) -> Sandbox:
-    """``auto``: bwrap where it exists, else none (and the report says so)."""
+def get_sandbox(name: str, python: KernelPython = HARNESS) -> Sandbox:
+    """``auto``: bwrap where it exists, else none (and the report says so); kernels run in
+    ``python``."""
     if name == "auto":
         name = "bwrap" if shutil.which("bwrap") else "none"
     if name == "none":
-        return NoSandbox()
+        return NoSandbox(python)
     if name == "bwrap":
         path = shutil.which("bwrap")
         if path is None:
@@ -381,5 +388,5 @@ def get_sandbox(name: str) -> Sandbox:
                 "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap); "
                 "use --sandbox none only for trusted code"
             )
-        return Bubblewrap(path)
+        return Bubblewrap(path, python)
     raise UsageError(f"unknown sandbox {name!r}; choose bwrap, none or auto")

@@ -26,7 +26,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass, replace
@@ -99,7 +98,7 @@ class Zygote:
             "GRADER_ZYGOTE_FD": str(theirs.fileno()),
             "GRADER_ZYGOTE_PRELOAD": ",".join(self.preload),
         }
-        argv = [sys.executable, ZYGOTE_SCRIPT]
+        argv = [self.sandbox.python.executable, ZYGOTE_SCRIPT]
         cmd = self.sandbox.wrap(
             argv, self.spec, self.cgroup, zygote=ZygoteMounts(self.slots, CHILD_SCRIPT, env)
         )

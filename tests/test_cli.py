@@ -223,8 +223,8 @@ def test_new_assignment_passes_verify(tmp_path: Path) -> None:
 @pytest.mark.kernel
 def test_verify_fails_on_a_template_cell_that_is_broken(tmp_path: Path) -> None:
     """An old notebook ported as it was (``np.int`` is gone in numpy 2) or one importing a
-    package the kernels lack: verify names each broken cell; a stub's NotImplementedError is
-    not a problem."""
+    package the kernels lack: verify names each broken cell (a stub's NotImplementedError is
+    not a problem), and a heavy import the kernels' Python cannot find, once."""
     made = run_grader(["new", "hw_port"], tmp_path, tmp_path / "c")
     assert made.returncode == 0, made.stderr
     path = tmp_path / "assignments" / "hw_port" / "template.ipynb"
@@ -235,10 +235,13 @@ def test_verify_fails_on_a_template_cell_that_is_broken(tmp_path: Path) -> None:
         nbformat.v4.new_code_cell("import not_a_course_package_xyz"),
     ]
     nbformat.write(nb, path)
+    toml = tmp_path / "assignments" / "hw_port" / "assignment.toml"
+    toml.write_text(toml.read_text().replace('["numpy"]', '["numpy", "not_a_heavy_pkg_xyz"]'))
     proc = run_grader(["verify", "hw_port"], tmp_path, tmp_path / "c")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     problems = [line for line in proc.stdout.splitlines() if "PROBLEM" in line]
-    assert len(problems) == 2, proc.stdout
+    assert len(problems) == 3, proc.stdout
+    assert "heavy_imports lists 'not_a_heavy_pkg_xyz'" in problems[2]
     assert (
         "template cell 2 fails (AttributeError: module 'numpy' has no attribute 'int'"
         in (problems[0])

@@ -259,3 +259,66 @@ def test_the_harness_needs_no_course_package() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.endswith("harness ok\n"), proc.stderr[-3000:]
     assert "usage: grader grade" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def course_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second venv, as a course would make one: ipykernel, numpy, and a package of the
+    course's own that the harness's venv lacks."""
+    venv = tmp_path_factory.mktemp("course") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "ipykernel", "numpy"]
+    subprocess.run(pip, check=True, timeout=600)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "coursepkg_xyz.py").write_text("def half(x):\n    return x / 2\n")
+    return venv
+
+
+@pytest.mark.kernel
+@needs_bwrap
+@pytest.mark.parametrize("kernels", ["fresh", "zygote"])
+def test_an_assignment_runs_its_kernels_in_its_own_python(
+    course_venv: Path, tmp_path: Path, kernels: str
+) -> None:
+    """``[environment] python = ...``: the reference, the template and the students' kernels
+    all run there (the course's package imports), the harness has not got the package, and
+    both kernel providers grade alike."""
+    import importlib.util
+
+    if kernels == "zygote" and (why := zygote_unavailable(sandbox.get_sandbox("bwrap"))):
+        pytest.skip(f"no zygote here: {why}")
+    assert importlib.util.find_spec("coursepkg_xyz") is None
+    cache = tmp_path / "cache"
+    assert run_grader(["new", "hw_env"], tmp_path, cache).returncode == 0
+    folder = tmp_path / "assignments" / "hw_env"
+    python = course_venv / "bin" / "python"
+    with (folder / "assignment.toml").open("a") as f:
+        f.write(f'\n[environment]\npython = "{python}"\n')
+    tmpl = folder / "template.ipynb"
+    tmpl.write_text(tmpl.read_text().replace('"import numpy as np"', '"import numpy as np\\n'
+                                             'from coursepkg_xyz import half"'))  # fmt: skip
+    solution = tmp_path / "reference" / "hw_env" / "solution.py"
+    solution.write_text("from coursepkg_xyz import half\n" + solution.read_text())
+    student = tmp_path / "student.py"
+    student.write_text(
+        "import sys\n\nimport numpy as np\nfrom coursepkg_xyz import half\n\n"
+        "print('prefix', sys.prefix)\n\n\n"
+        "def mse(y, yhat):\n    return float(np.mean((np.asarray(y) - np.asarray(yhat)) ** 2))\n"
+    )
+    verify = run_grader(["verify", "hw_env"], tmp_path, cache)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    out = tmp_path / "out"
+    proc = run_grader(
+        ["grade", "hw_env", str(student), str(tmpl), "--out", str(out), "--kernels", kernels],
+        tmp_path, cache,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    graded = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
+    assert graded["student"]["score"] == 100
+    assert graded["student"]["cells"][0]["output"] == f"prefix {course_venv}\n"
+    assert graded["template"]["score"] == 0
+    assert [c["error"]["type"] for c in graded["template"]["cells"] if c["error"]] == [
+        "NotImplementedError"
+    ]
+    want = "forked from a zygote" if kernels == "zygote" else "a fresh kernel"
+    assert all(want in r["sandbox"] for r in graded.values())
