@@ -309,3 +309,26 @@ def test_which_cell_defines_a_stub() -> None:
         "not defined. Fix that cell so that it runs to its end."
     )
     assert why_missing("evaluate", sources, cells) is None  # never written: the plain message
+
+
+def test_environment_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[environment]: a kernelspec's interpreter, a python path, and clear errors."""
+    import json
+
+    from graders.environment import HARNESS, resolve
+
+    assert resolve({}, tmp_path) is HARNESS
+    spec = tmp_path / "jupyter" / "kernels" / "ml-course"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "language": "python", "display_name": "ML course"})
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    assert resolve({"kernelspec": "ml-course"}, tmp_path) is HARNESS
+    with pytest.raises(AssignmentError, match="no Jupyter kernelspec named 'nope'"):
+        resolve({"kernelspec": "nope"}, tmp_path)
+    with pytest.raises(AssignmentError, match="takes one of"):
+        resolve({"kernelspec": "ml-course", "python": sys.executable}, tmp_path)
+    with pytest.raises(AssignmentError, match="cannot run"):
+        resolve({"python": "no/such/python"}, tmp_path)
