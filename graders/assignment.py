@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -43,6 +44,11 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# assignments/<name>/data/: small files the notebook reads as data/<file>. They travel to every
+# kernel with the submission (and into the student bundle), so they are kept small; a large
+# data set is mounted with --data-dir instead.
+DATA_FOLDER = "data"
+MAX_DATA_MB = 8
 ZERO_MEANS_NONE = {"gpu_memory_mb"}
 
 
@@ -88,6 +94,28 @@ class Assignment:
                 return p
         raise AssignmentError(f"no reference solution.py under {self.reference_dir}")
 
+    @functools.cached_property
+    def data_files(self) -> dict[str, bytes]:
+        """The assignment's public data, ``{"data/points.csv": bytes}``: beside the notebook
+        in every kernel (the students', the reference's, the known mistakes') and shipped in
+        the student bundle. Hidden files (dot files) are left out."""
+        folder = self.root / DATA_FOLDER
+        if not folder.is_dir():
+            return {}
+        files = {
+            f"{DATA_FOLDER}/{p.relative_to(folder).as_posix()}": p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and not any(s.startswith(".") for s in p.relative_to(folder).parts)
+        }
+        size = sum(len(d) for d in files.values())
+        if size > MAX_DATA_MB << 20:
+            raise AssignmentError(
+                f"{folder} holds {size / 2**20:.1f} MB; an assignment's data/ may hold "
+                f"{MAX_DATA_MB} MB (it travels with every submission): mount a larger data set "
+                "with --data-dir instead"
+            )
+        return files
+
     def fingerprint(self) -> str:
         """Changes whenever anything that can change a grade changes."""
         h = hashlib.sha256()
@@ -98,6 +126,9 @@ class Assignment:
             if p.is_file():
                 h.update(p.name.encode())
                 h.update(p.read_bytes())
+        for name, data in self.data_files.items():
+            h.update(name.encode())
+            h.update(data)
         return h.hexdigest()[:16]
 
 

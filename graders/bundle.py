@@ -53,6 +53,9 @@ def write_bundle(
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     shutil.copy(assignment.template, dest / "template.ipynb")
+    for name, data in assignment.data_files.items():  # data/: beside the template, as in grading
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        (dest / name).write_bytes(data)
     limits = "\n".join(f"{k} = {v!r}" for k, v in asdict(assignment.limits).items())
     stubs = ", ".join(json.dumps(s) for s in assignment.stubs)
     (dest / "assignment.toml").write_text(

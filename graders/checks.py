@@ -169,15 +169,17 @@ def helper(func: Callable[..., Any]) -> _Helper:
     return _Helper(func)
 
 
-def _function_source(func: Callable[..., Any]) -> tuple[str, int]:
-    """The function's source without its decorators, dedented, and its line number."""
+def _function_source(func: Callable[..., Any], classes: bool = False) -> tuple[str, int]:
+    """The function's (or, with ``classes``, a class's) source without its decorators,
+    dedented, and its line number."""
     src = textwrap.dedent(inspect.getsource(func))
     tree = ast.parse(src)
     node = tree.body[0]
-    if not isinstance(node, ast.FunctionDef):
+    kinds = (ast.FunctionDef, ast.ClassDef) if classes else (ast.FunctionDef,)
+    if not isinstance(node, kinds):
         raise AssignmentError(f"{func.__qualname__} is not a plain function")
     lines = src.splitlines()[node.lineno - 1 :]
-    return "\n".join(lines) + "\n", func.__code__.co_firstlineno
+    return "\n".join(lines) + "\n", inspect.getsourcelines(func)[1]
 
 
 @dataclass(frozen=True)
@@ -262,11 +264,20 @@ def _title(p: _Pending, where: str, stubs: tuple[str, ...]) -> tuple[str, str, s
     else:
         title = title.removeprefix(f"{stub}:")
     stub, title = stub.strip(), title.strip()
-    if not stub.isidentifier() or not title:
-        raise AssignmentError(f"{where}: needs a stub (a function name) and a docstring title")
+    if not is_stub_name(stub) or not title:
+        raise AssignmentError(
+            f"{where}: needs a stub (a function or class name, or Class.method) and a "
+            "docstring title"
+        )
     if stubs and stub not in stubs:
         raise AssignmentError(f"{where}: {stub!r} is not one of the assignment's stubs")
     return stub, title, description.strip()
+
+
+def is_stub_name(stub: str) -> bool:
+    """``train``, ``TinyNet`` (a class), ``Perceptron.train`` (a method)."""
+    parts = stub.split(".")
+    return 1 <= len(parts) <= 2 and all(p.isidentifier() for p in parts)
 
 
 def _dependency(dep: _Pending | str, names: dict[str, str], where: str) -> str:

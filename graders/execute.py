@@ -58,6 +58,12 @@ class Source:
                 cells.append(cell.source)
         return cls(tuple(cells), tuple(skipped), files)
 
+    def with_files(self, files: dict[str, bytes]) -> Source:
+        """The same cells with ``files`` added to the work dir (they win over the
+        submission's own files of the same name: an assignment's data is not the student's
+        to replace)."""
+        return Source(self.cells, self.skipped, {**self.files, **files}) if files else self
+
     @classmethod
     def from_module(cls, name: str, data: bytes) -> Source:
         run = (

@@ -1,7 +1,8 @@
 """Known mistakes: a misconception recognised from the student's results, named in feedback.
 
 An assignment's ``mistakes.py`` lists the course's typical mistakes. Each is a small variant
-of the reference: a function that replaces one stub, with what a student reads::
+of the reference: a function (or class) that replaces one stub, or one method of a class stub
+(``stub="FashionNet.forward"``: a plain function taking ``self``), with what a student reads::
 
     @mistake(
         stub="train",
@@ -12,8 +13,12 @@ of the reference: a function that replaces one stub, with what a student reads::
     def train_without_zero_grad(model, loss_fn, optimizer, X, y, epochs):
         ...
 
-Each variant runs through the probes of the checks it concerns (its stub's checks, unless
-``checks=`` names them) once, like the reference and cached with it. When a check fails, the
+How it runs: the harness imports ``mistakes.py`` on its own first, to read the declarations
+(so its top level may not use the reference's names); then each variant's source is appended
+to the reference solution, followed by ``<stub> = <variant>`` (``FashionNet.forward =
+forward_softmax`` for a method), and runs through the probes of the checks it concerns (its
+stub's checks, and a class's checks for a method of it, unless ``checks=`` names them) once,
+like the reference and cached with it. When a check fails, the
 student's result is compared with each mistake's result by the check's own comparator; the
 first that matches is named above the numbers. A mistake never changes a score.
 """
@@ -85,21 +90,24 @@ def load_mistakes(path: Path, suite: CheckSuite) -> tuple[Mistake, ...]:
     module = import_assignment_file(path, "mistakes")
     pending = sorted(
         (v for v in vars(module).values() if isinstance(v, _Pending)),
-        key=lambda p: p.func.__code__.co_firstlineno,
+        key=lambda p: _function_source(p.func, classes=True)[1],
     )
     by_func = {c.func_name: c for c in suite.checks}
     out = []
     for p in pending:
         where = f"{path.name}: {p.func.__name__}"
-        if suite.stubs and p.stub not in suite.stubs:
-            raise AssignmentError(f"{where}: {p.stub!r} is not one of the assignment's stubs")
+        owner = p.stub.split(".")[0]  # a method of a class stub may be replaced alone
+        if suite.stubs and p.stub not in suite.stubs and owner not in suite.stubs:
+            raise AssignmentError(
+                f"{where}: {p.stub!r} is not one of the assignment's stubs (nor a method of one)"
+            )
         unknown = [c for c in p.checks if c not in by_func]
         if unknown:
             raise AssignmentError(f"{where}: no check named {unknown[0]!r} in checks.py")
         names = [by_func[c].name for c in p.checks] or [
-            c.name for c in suite.checks if c.stub == p.stub
+            c.name for c in suite.checks if c.stub.split(".")[0] == owner
         ]
-        src, _ = _function_source(p.func)
+        src, _ = _function_source(p.func, classes=True)
         alias = f"\n{p.stub} = {p.func.__name__}\n" if p.func.__name__ != p.stub else ""
         out.append(
             Mistake(p.func.__name__, p.stub, p.title, p.explain, p.hint, src + alias, tuple(names))
@@ -130,8 +138,8 @@ async def run_mistakes(
         code = solution + b"\n\n# a known mistake, replacing one stub\n" + m.source.encode()
         async with gate:
             ex = await execute_submission(
-                Source.from_module("solution.py", code), checks, NoSandbox(assignment.python),
-                assignment.limits,
+                Source.from_module("solution.py", code).with_files(assignment.data_files),
+                checks, NoSandbox(assignment.python), assignment.limits,
                 seed_for=seed_for, device=device, data=data, preload=assignment.heavy_imports,
             )  # fmt: skip
         broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]

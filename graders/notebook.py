@@ -237,4 +237,23 @@ def signatures(data: bytes, stubs: tuple[str, ...]) -> dict[str, str]:
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in stubs:
                 out.setdefault(node.name, f"{node.name}({ast.unparse(node.args)})")
+            elif isinstance(node, ast.ClassDef):
+                for stub, shown in _class_signatures(node, stubs).items():
+                    out.setdefault(stub, shown)
+    return out
+
+
+def _class_signatures(node: ast.ClassDef, stubs: tuple[str, ...]) -> dict[str, str]:
+    """A class stub is called as its ``__init__`` (``TinyNet(hidden)``); a method stub as
+    ``Perceptron.train(X, y, lr, epochs)``; ``self`` is not the caller's to pass."""
+    out = {}
+    for item in node.body:
+        if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        args = ast.unparse(item.args).split(", ")
+        shown = ", ".join(args[1:] if args and args[0] in ("self", "cls") else args)
+        if f"{node.name}.{item.name}" in stubs:
+            out[f"{node.name}.{item.name}"] = f"{node.name}.{item.name}({shown})"
+        if item.name == "__init__" and node.name in stubs:
+            out[node.name] = f"{node.name}({shown})"
     return out

@@ -100,8 +100,8 @@ async def grade_submission(
         verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
         return verdicts[c.name].outcome is Outcome.PASSED
 
-    source = _source(sub)
     try:
+        source = _source(sub).with_files(p.assignment.data_files)
         ex = await execute_submission(
             source,
             p.suite.checks,
@@ -170,7 +170,8 @@ def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
         if t.outcome is not Outcome.MISSING or got is None or got.kind != ProbeKind.MISSING:
             continue
         module = report.submission.kind != "notebook"
-        if why := why_missing(got.note or t.stub, texts, report.cells, module):
+        name = got.note or t.stub.split(".")[0]  # a method's class is what is missing
+        if why := why_missing(name, texts, report.cells, module):
             t.message = why
 
 

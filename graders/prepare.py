@@ -137,6 +137,7 @@ async def prepare(
 ) -> Prepared:
     data, synthetic = resolve_data(assignment, settings)
     numerics_env()  # a bad GRADER_KERNEL_THREADS is a usage error now, not in every kernel
+    assignment.data_files  # noqa: B018  (data/ over its cap: an error now, not per submission)
     device, gpus = resolve_device(assignment, settings.device)
     protect(assignment.root, assignment.reference_dir, settings.cache_dir)
     Cgroup.sweep()

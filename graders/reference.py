@@ -108,7 +108,7 @@ async def run_reference(
     """Run every check's probe on the reference solution (trusted: no sandbox), uncached."""
     solution = assignment.reference_submission()
     ex = await execute_submission(
-        Source.from_module("solution.py", solution.read_bytes()),
+        Source.from_module("solution.py", solution.read_bytes()).with_files(assignment.data_files),
         suite.checks,
         NoSandbox(assignment.python),
         assignment.limits,

@@ -36,9 +36,9 @@ def wrong_call(stub: str, err: dict[str, Any]) -> bool:
     "train() takes 5 positional arguments but 6 were given", "... missing 1 required ...",
     "... got an unexpected keyword argument ..."."""
     msg = str(err.get("message", ""))
-    return err.get("type") == "TypeError" and bool(
-        re.match(rf"{re.escape(stub)}\(\) (takes|missing|got)", msg)
-    )
+    # a method's message names it Class.method(); a class's names Class.__init__()
+    called = rf"{re.escape(stub)}(?:\.__init__)?\(\) (takes|missing|got)"
+    return err.get("type") == "TypeError" and bool(re.match(called, msg))
 
 
 def memory_kind(err: dict[str, Any] | None) -> str:

@@ -50,7 +50,7 @@ def test_check_refuses_any_json_clearly(home: Path, cache: Path, tmp_path: Path)
         assert proc.returncode == 2, (name, proc.stderr)
         assert "Traceback" not in proc.stderr, proc.stderr
         assert f"cannot tell which assignment {fragment}" in proc.stderr, proc.stderr
-        assert "--assignment NAME (intro_ann, numpy_review)" in proc.stderr
+        assert "--assignment NAME (fashion_lab, intro_ann, numpy_review)" in proc.stderr
 
 
 def test_help_documents_exit_codes(home: Path, cache: Path) -> None:
@@ -105,7 +105,7 @@ def test_check_exit_codes_and_output(home: Path, cache: Path, tmp_path: Path) ->
 
     # a notebook too broken to name its assignment: the student is told which exist
     unsure = run_grader(["check", str(EXAMPLES / "frank_broken.ipynb")], home, cache)
-    assert unsure.returncode == 2 and "--assignment NAME (intro_ann, numpy_review)" in unsure.stderr
+    assert unsure.returncode == 2 and "--assignment NAME (fashion_lab, intro_ann, numpy_review)" in unsure.stderr
     broken = run_grader(["check", str(EXAMPLES / "frank_broken.ipynb"), "--assignment",
                          "intro_ann", "--out", str(tmp_path)], home, cache)  # fmt: skip
     assert broken.returncode == 3 and "not a valid notebook" in broken.stdout

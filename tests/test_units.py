@@ -107,7 +107,7 @@ def test_unknown_limits_and_bad_toml(tmp_path: Path) -> None:
     (tmp_path / "assignment.toml").write_text("name = ")
     with pytest.raises(AssignmentError):
         load_assignment(tmp_path)
-    with pytest.raises(UsageError, match="found there: intro_ann"):
+    with pytest.raises(UsageError, match="found there: fashion_lab, intro_ann"):
         find_assignment("nope", ROOT)
 
 
@@ -280,7 +280,7 @@ def test_assignment_lookup_by_path_and_a_useful_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as lost:
         find_assignment("rasbt_perceptron", home=ROOT)
     text = str(lost.value)
-    assert f"under {ROOT}" in text and "found there: intro_ann, numpy_review" in text
+    assert f"under {ROOT}" in text and "found there: fashion_lab, intro_ann, numpy_review" in text
     assert "path/to/dist/rasbt_perceptron" in text and "GRADER_HOME" in text
     with pytest.raises(UsageError, match=r"a folder without assignment\.toml"):
         find_assignment(str(tmp_path), home=ROOT)
@@ -332,3 +332,22 @@ def test_environment_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         resolve({"kernelspec": "ml-course", "python": sys.executable}, tmp_path)
     with pytest.raises(AssignmentError, match="cannot run"):
         resolve({"python": "no/such/python"}, tmp_path)
+
+
+def test_method_and_class_stubs_get_signature_hints() -> None:
+    """A method stub is called as Class.method(args), a class stub as Class(args of
+    __init__), without self; Python's TypeError for either is recognised as a wrong call."""
+    from graders import notebook
+    from graders.score import wrong_call
+
+    template = (ROOT / "assignments" / "fashion_lab" / "template.ipynb").read_bytes()
+    stubs = ("FashionCSV.__getitem__", "FashionNet")
+    assert notebook.signatures(template, stubs) == {
+        "FashionCSV.__getitem__": "FashionCSV.__getitem__(i)",
+        "FashionNet": "FashionNet(hidden=64)",
+    }
+    message = "FashionNet.__init__() takes 1 positional argument but 2 were given"
+    assert wrong_call("FashionNet", {"type": "TypeError", "message": message})
+    method = "Perceptron.train() takes 3 positional arguments but 4 were given"
+    assert wrong_call("Perceptron.train", {"type": "TypeError", "message": method})
+    assert not wrong_call("Perceptron.train", {"type": "TypeError", "message": "bad operand"})
