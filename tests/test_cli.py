@@ -105,7 +105,8 @@ def test_check_exit_codes_and_output(home: Path, cache: Path, tmp_path: Path) ->
 
     # a notebook too broken to name its assignment: the student is told which exist
     unsure = run_grader(["check", str(EXAMPLES / "frank_broken.ipynb")], home, cache)
-    assert unsure.returncode == 2 and "--assignment NAME (fashion_lab, intro_ann, numpy_review)" in unsure.stderr
+    names = "--assignment NAME (fashion_lab, intro_ann, numpy_review)"
+    assert unsure.returncode == 2 and names in unsure.stderr
     broken = run_grader(["check", str(EXAMPLES / "frank_broken.ipynb"), "--assignment",
                          "intro_ann", "--out", str(tmp_path)], home, cache)  # fmt: skip
     assert broken.returncode == 3 and "not a valid notebook" in broken.stdout
