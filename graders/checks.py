@@ -25,6 +25,7 @@ import enum
 import importlib.util
 import inspect
 import symtable
+import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -203,6 +204,7 @@ def import_assignment_file(path: Path, kind: str) -> Any:
     if spec is None or spec.loader is None:
         raise AssignmentError(f"cannot load {kind} from {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where inspect finds a class's source file
     try:
         spec.loader.exec_module(module)
     except Exception as exc:

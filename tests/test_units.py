@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -351,3 +352,43 @@ def test_method_and_class_stubs_get_signature_hints() -> None:
     method = "Perceptron.train() takes 3 positional arguments but 4 were given"
     assert wrong_call("Perceptron.train", {"type": "TypeError", "message": method})
     assert not wrong_call("Perceptron.train", {"type": "TypeError", "message": "bad operand"})
+
+
+def test_a_mistake_may_replace_a_class_or_a_method(tmp_path: Path) -> None:
+    from graders.checks import CheckSuite
+    from graders.mistakes import load_mistakes
+
+    declared = """from graders import mistake
+
+
+@mistake(stub="Counter", title="t", explain="e", hint="h")
+class CounterFromOne:
+    def __init__(self):
+        self.n = 1
+
+
+@mistake(stub="Counter.step", title="t", explain="e", hint="h")
+def step_twice(self):
+    self.n += 2
+"""
+    (tmp_path / "mistakes.py").write_text(declared)
+    suite = CheckSuite((), tmp_path / "checks.py", ("Counter",))
+    known = load_mistakes(tmp_path / "mistakes.py", suite)
+    assert [m.id for m in known] == ["CounterFromOne", "step_twice"]
+    assert known[0].source.startswith("class CounterFromOne:")
+    assert known[0].source.endswith("\nCounter = CounterFromOne\n")
+    assert known[1].source.endswith("\nCounter.step = step_twice\n")
+    # appended to a reference, each replaces what it says
+    reference = "class Counter:\n    def __init__(self):\n        self.n = 0\n\n"
+    reference += "    def step(self):\n        self.n += 1\n"
+    ns: dict[str, Any] = {}
+    exec(reference + known[1].source, ns)
+    counter = ns["Counter"]()
+    counter.step()
+    assert counter.n == 2
+    exec(reference + known[0].source, ns)
+    assert ns["Counter"]().n == 1
+    elsewhere = declared.replace('stub="Counter.step"', 'stub="Other.step"')
+    (tmp_path / "mistakes.py").write_text(elsewhere)
+    with pytest.raises(AssignmentError, match="nor a method of one"):
+        load_mistakes(tmp_path / "mistakes.py", suite)
