@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "new":
             from .scaffold import new_assignment
 
-            for path in new_assignment(args.root, args.name, args.title):
+            for path in new_assignment(args.root, args.name, args.title, args.classes):
                 print(f"wrote {path}")
             print(
                 f"next: edit them (docs/writing-an-assignment.md), then grader verify {args.name}"

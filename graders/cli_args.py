@@ -136,6 +136,12 @@ def _others(sub: Any) -> None:
     n.add_argument("name", help="lower case letters, digits and _")
     n.add_argument("--title", default=None)
     n.add_argument("--root", type=Path, default=Path("."), help="where assignments/ lives")
+    n.add_argument(
+        "--class",
+        dest="classes",
+        action="store_true",
+        help="the exercise is a class students write (fit/transform), not a function",
+    )
 
     d = sub.add_parser("data", help="write datasets for offline use")
     d.add_argument("dataset", choices=["fashion-mnist"])

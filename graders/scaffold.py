@@ -1,8 +1,8 @@
 """``grader new NAME``: the four files of a new assignment, already passing ``grader verify``.
 
-One small exercise (a vectorised mean squared error) with a public check and a hidden one, so
-that an instructor starts from something that works and replaces it step by step, following
-docs/writing-an-assignment.md.
+One small exercise (a vectorised mean squared error; with ``--class``, a ``Scaler`` class
+students write whole) with a public check and a hidden one, so that an instructor starts from
+something that works and replaces it step by step, following docs/writing-an-assignment.md.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TOML = """name = {name}
 title = {title}
 version = "0.1.0"
-# The functions students write; every check's title starts with one of them.
-stubs = ["mse"]
+# The functions (or classes, or Class.method) students write; every check's title starts with one.
+stubs = [{stub}]
 
 [grading]
 # Hidden checks draw their inputs from this seed. Keep it secret; it is never shipped.
@@ -77,6 +77,62 @@ STUB = '''def mse(y, yhat):
     raise NotImplementedError()'''
 
 
+# --class: the stub is a class; checks construct it and call its methods.
+CLASS_CHECKS = '''"""Checks for {name}. Each probe runs in the student's kernel and once on the
+reference; the harness compares the two results. Points total 100."""
+
+from graders import allclose, check
+
+FLOAT = allclose(rtol=1e-6, atol=1e-9)
+
+
+@check(stub="Scaler", points=40, compare=FLOAT, label="Z")
+def scaler_example(student, ctx):
+    """fit and transform the notebook's example"""
+    import numpy as np
+
+    X = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])
+    return student.Scaler().fit(X).transform(X)
+
+
+@check(stub="Scaler", points=60, hidden=True, cases=True, compare=FLOAT, label="Z")
+def scaler_hidden(student, ctx):
+    """fitted on one matrix, applied to another"""
+    rng = ctx.rng()  # seeded from the secret seed: a hard-coded answer cannot pass
+    for n, d in ((5, 2), (20, 4)):
+        fitted = student.Scaler().fit(rng.normal(3.0, 2.0, (n, d)))
+        ctx.case(f"{{n}}x{{d}}", fitted.transform, rng.normal(0.0, 1.0, (4, d)))
+'''
+
+CLASS_SOLUTION = '''"""Reference solution for {name}. Never shipped to students, never sandboxed."""
+
+import numpy as np
+
+
+class Scaler:
+    def fit(self, X):
+        X = np.asarray(X, dtype=float)
+        self.mean, self.std = X.mean(axis=0), X.std(axis=0)
+        return self
+
+    def transform(self, X):
+        return (np.asarray(X, dtype=float) - self.mean) / self.std
+'''
+
+CLASS_STUB = '''class Scaler:
+    """Standardise columns: fit(X) keeps each column's mean and standard deviation (numpy's
+    default) and returns self; transform(X) returns (X - mean) / std, for any X with as many
+    columns."""
+
+    def fit(self, X):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    def transform(self, X):
+        # YOUR CODE HERE
+        raise NotImplementedError()'''
+
+
 def template_notebook(cells: list[nbformat.NotebookNode], name: str) -> nbformat.NotebookNode:
     """A template (or a filled-in copy of one): a Python 3 notebook whose metadata names its
     assignment (``grader check`` reads it), with stable cell ids that keep diffs small."""
@@ -93,23 +149,39 @@ def template_notebook(cells: list[nbformat.NotebookNode], name: str) -> nbformat
     return nb  # type: ignore[no-any-return]
 
 
-def template(name: str, title: str) -> nbformat.NotebookNode:
+def template(name: str, title: str, classes: bool = False) -> nbformat.NotebookNode:
+    if classes:
+        problem = [
+            new_markdown_cell("**PROBLEM 1.** `Scaler`: a class with `fit` and `transform`."),
+            new_code_cell(CLASS_STUB),
+            new_code_cell(
+                "X = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])\n"
+                "Scaler().fit(X).transform(X)"
+            ),
+        ]
+    else:
+        problem = [
+            new_markdown_cell("**PROBLEM 1.** `mse`: no loops."),
+            new_code_cell(STUB),
+            new_code_cell("mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))"),
+        ]
     cells = [
         new_markdown_cell(
-            f"# {title}\n\nFill in every function that raises `NotImplementedError`. "
+            f"# {title}\n\nFill in everything that raises `NotImplementedError`. "
             "Check your work with `grader check <this notebook>`."
         ),
         new_code_cell("import numpy as np"),
-        new_markdown_cell("**PROBLEM 1.** `mse`: no loops."),
-        new_code_cell(STUB),
-        new_code_cell("mse(np.array([3.0, -0.5, 2.0, 7.0]), np.array([2.5, 0.0, 2.0, 8.0]))"),
+        *problem,
     ]
     return template_notebook(cells, name)
 
 
-def new_assignment(root: Path, name: str, title: str | None = None) -> list[Path]:
+def new_assignment(
+    root: Path, name: str, title: str | None = None, classes: bool = False
+) -> list[Path]:
     """Write assignments/NAME/{assignment.toml, template.ipynb, checks.py} and
-    reference/NAME/solution.py below ``root``; refuse to overwrite anything."""
+    reference/NAME/solution.py below ``root``; refuse to overwrite anything. ``classes``: the
+    exercise is a class students write (``grader new --class``)."""
     if not NAME.match(name):
         raise UsageError(
             f"{name!r} is not a usable assignment name: lower case letters, digits and _, "
@@ -124,11 +196,14 @@ def new_assignment(root: Path, name: str, title: str | None = None) -> list[Path
     ref.mkdir(parents=True)
     files = {
         folder / "assignment.toml": TOML.format(
-            name=json.dumps(name), title=json.dumps(title), seed=secrets.randbelow(2**31)
+            name=json.dumps(name),
+            title=json.dumps(title),
+            seed=secrets.randbelow(2**31),
+            stub=json.dumps("Scaler" if classes else "mse"),
         ),
-        folder / "template.ipynb": nbformat.writes(template(name, title)) + "\n",
-        folder / "checks.py": CHECKS.format(name=name),
-        ref / "solution.py": SOLUTION.format(name=name),
+        folder / "template.ipynb": nbformat.writes(template(name, title, classes)) + "\n",
+        folder / "checks.py": (CLASS_CHECKS if classes else CHECKS).format(name=name),
+        ref / "solution.py": (CLASS_SOLUTION if classes else SOLUTION).format(name=name),
     }
     for path, text in files.items():
         path.write_text(text)

@@ -210,10 +210,13 @@ def test_verify_catches_nondeterminism_and_input_independent_hidden_checks(tmp_p
 
 
 @pytest.mark.kernel
-def test_new_assignment_passes_verify(tmp_path: Path) -> None:
-    made = run_grader(["new", "hw_demo", "--title", "A demo"], tmp_path, tmp_path / "c")
+@pytest.mark.parametrize("kind", [[], ["--class"]], ids=["function", "class"])
+def test_new_assignment_passes_verify(tmp_path: Path, kind: list[str]) -> None:
+    made = run_grader(["new", "hw_demo", "--title", "A demo", *kind], tmp_path, tmp_path / "c")
     assert made.returncode == 0, made.stdout + made.stderr
     assert (tmp_path / "reference" / "hw_demo" / "solution.py").is_file()
+    toml = (tmp_path / "assignments" / "hw_demo" / "assignment.toml").read_text()
+    assert ('stubs = ["Scaler"]' if kind else 'stubs = ["mse"]') in toml
     verify = run_grader(["verify", "hw_demo"], tmp_path, tmp_path / "c")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "reference: 100/100" in verify.stdout and "template:  0/100" in verify.stdout
