@@ -20,6 +20,7 @@ callable (``gd_example(student, ctx)``), so a probe can be unit-tested on its ow
 from __future__ import annotations
 
 import ast
+import base64
 import builtins
 import enum
 import importlib.util
@@ -72,6 +73,8 @@ class Check:
     depends: tuple[str, ...] = ()  # names of earlier checks that must pass before this one runs
     plot_caption: str | None = None
     hint: str = ""  # the instructor's advice, shown when the check fails
+    # hidden_data/ files the probe reads with ctx.hidden_file(name): (name, base64) pairs
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def hidden(self) -> bool:
@@ -100,6 +103,7 @@ class _Pending:
     stub: str | None = None
     plot_caption: str | None = None
     hint: str = ""
+    files: tuple[str, ...] = ()
 
     def __call__(self, student: Any, ctx: Any) -> Any:
         """Run the probe here, e.g. in a unit test with a stand-in student and context."""
@@ -125,6 +129,7 @@ def check(
     feedback: str | None = None,
     hint: str = "",
     depends: Sequence[Any] = (),
+    files: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check of ``stub`` worth ``points``. ``cases=True``: the probe returns
     ``{case name: value}`` (or calls ``ctx.case``) and each case earns an equal share of the
@@ -134,7 +139,8 @@ def check(
     or their function names): this check runs only when all of those passed; otherwise it is
     skipped and says which to fix first. ``label`` names the value in messages ("xs: expected
     ..."); with "" a dict result's fields are named alone ("losses[3]: ..." rather than
-    "result['losses'][3]: ...")."""
+    "result['losses'][3]: ..."). ``files=["holdout.csv"]`` (hidden checks only): files of the
+    assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``."""
     drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
@@ -160,6 +166,7 @@ def check(
             stub=stub,
             plot_caption=drawn.caption if drawn else None,
             hint=hint.strip(),
+            files=tuple(files),
         )
 
     return wrap
@@ -243,11 +250,36 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
                 compare=p.compare, label=p.label, cases=p.cases, timeout=p.timeout,
                 order=order, plot=p.plot, plot_key=p.plot_key, feedback=p.feedback,
                 depends=depends, plot_caption=p.plot_caption, hint=p.hint,
+                files=_hidden_files(p, path.parent / HIDDEN_DATA, where),
             )
         )  # fmt: skip
     if not checks:
         raise AssignmentError(f"{path} defines no checks")
     return CheckSuite(tuple(checks), path, stubs)
+
+
+HIDDEN_DATA = "hidden_data"  # beside checks.py; never in the student bundle
+MAX_HIDDEN_MB = 2  # sent with every call of the probe
+
+
+def _hidden_files(p: _Pending, folder: Path, where: str) -> tuple[tuple[str, str], ...]:
+    """The files a hidden check reads (``files=``), from the assignment's hidden_data/."""
+    if not p.files:
+        return ()
+    if p.visibility is not Visibility.HIDDEN:
+        raise AssignmentError(
+            f"{where}: files= is for hidden checks (a public check's inputs ship to students); "
+            "put public data in the assignment's data/ folder"
+        )
+    out = []
+    for name in p.files:
+        path = folder / name
+        if ".." in Path(name).parts or not path.is_file():
+            raise AssignmentError(f"{where}: no file {name!r} in {folder}")
+        out.append((name, base64.b64encode(path.read_bytes()).decode()))
+    if sum(len(b) for _, b in out) > MAX_HIDDEN_MB << 20:
+        raise AssignmentError(f"{where}: files= over {MAX_HIDDEN_MB} MB (sent with each call)")
+    return tuple(out)
 
 
 def _title(p: _Pending, where: str, stubs: tuple[str, ...]) -> tuple[str, str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nbformat import NotebookNode
 
@@ -74,6 +75,12 @@ class Source:
         return cls((run,), (), {name: data})
 
 
+def _context(check: Check, seed: int, device: str) -> dict[str, Any]:
+    """What a probe's ``ctx`` is made from in the kernel: its seed, its device, and the
+    hidden_data/ files it declared."""
+    return {"seed": seed, "device": device, "params": {"files": dict(check.files)}}
+
+
 async def execute_submission(
     source: Source,
     checks: Sequence[Check],
@@ -102,7 +109,7 @@ async def execute_submission(
     async with session:
         await run.start()
         await run.cells()
-        await run.probes(checks, gate, lambda c: {"seed": seed_for[c.name], "device": device})
+        await run.probes(checks, gate, lambda c: _context(c, seed_for[c.name], device))
         run.ex.events.extend(e for e in session.events if e not in run.ex.events)
     run.ex.timings["total"] = clock.now() - run.t0
     if session.peak_memory:

@@ -83,6 +83,15 @@ class Context:
                 _free_memory()
         return None
 
+    def hidden_file(self, name: str) -> bytes:
+        """A file of the assignment's hidden_data/ that this check declared (``files=``)."""
+        import base64
+
+        files = self.params.get("files", {})
+        if name not in files:
+            raise KeyError(f"{name!r} is not among this check's files= {sorted(files)}")
+        return base64.b64decode(files[name])
+
     def rng(self) -> Any:
         import numpy as np
 

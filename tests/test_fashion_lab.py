@@ -71,6 +71,9 @@ def test_bundle_ships_the_data_and_checks_alone(lab: Path, tmp_path: Path) -> No
     )
     text = "\n".join(p.read_text() for p in (dist / "fashion_lab").iterdir() if p.is_file())
     assert "def forward_softmax" not in text and "torch.softmax(self.layers" not in text
+    holdout = (ROOT / "assignments/fashion_lab/hidden_data/holdout.csv").read_text()
+    row = holdout.splitlines()[1]  # the hidden check's data stays with the instructor
+    assert row not in text and not (dist / "fashion_lab" / "hidden_data").exists()
     laptop = tmp_path / "laptop"  # no assignments/, no reference/: the bundle and a notebook
     shutil.copytree(dist / "fashion_lab", laptop / "dist" / "fashion_lab")
     for name, rc in (("ana_correct", 0), ("ben_softmax_unscaled", 1)):

@@ -392,3 +392,28 @@ def step_twice(self):
     (tmp_path / "mistakes.py").write_text(elsewhere)
     with pytest.raises(AssignmentError, match="nor a method of one"):
         load_mistakes(tmp_path / "mistakes.py", suite)
+
+
+def test_hidden_data_is_for_hidden_checks(tmp_path: Path) -> None:
+    """files= reads the assignment's hidden_data/; a public check may not (its inputs ship to
+    students), and a file that is not there is named."""
+    (tmp_path / "hidden_data").mkdir()
+    (tmp_path / "hidden_data" / "holdout.csv").write_text("1,2\n")
+    body = '''from graders import check
+
+
+@check(stub="f", points=100, hidden={hidden}, files=["{name}"])
+def probe(student, ctx):
+    """reads the holdout"""
+    return student.f(ctx.hidden_file("{name}"))
+'''
+    checks = tmp_path / "checks.py"
+    checks.write_text(body.format(hidden=True, name="holdout.csv"))
+    [loaded] = load_checks(checks, ("f",)).checks
+    assert loaded.files == (("holdout.csv", "MSwyCg=="),)
+    checks.write_text(body.format(hidden=False, name="holdout.csv"))
+    with pytest.raises(AssignmentError, match="files= is for hidden checks"):
+        load_checks(checks, ("f",))
+    checks.write_text(body.format(hidden=True, name="other.csv"))
+    with pytest.raises(AssignmentError, match=r"no file 'other\.csv'"):
+        load_checks(checks, ("f",))

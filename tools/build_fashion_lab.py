@@ -1,5 +1,5 @@
-"""Build assignments/fashion_lab (template.ipynb, data/fashion_sample.csv) and its example
-submissions from one source.
+"""Build assignments/fashion_lab (template.ipynb, data/fashion_sample.csv, the hidden checks'
+hidden_data/holdout.csv) and its example submissions from one source.
 
 The course's next lab after the Intro ANN notebook's FashionMNIST part: students write the
 model as an ``nn.Module`` subclass (``__init__`` and ``forward``: the stub ``FashionNet``, a
@@ -167,6 +167,8 @@ if __name__ == "__main__":
     folder = ROOT / "assignments/fashion_lab"
     (folder / "data").mkdir(parents=True, exist_ok=True)
     (folder / "data/fashion_sample.csv").write_text(sample_csv())
+    (folder / "hidden_data").mkdir(exist_ok=True)  # read by hidden checks only
+    (folder / "hidden_data/holdout.csv").write_text(sample_csv(12, seed=77))
     write(folder / "template.ipynb", notebook(STUBS))
     out = ROOT / "examples/fashion_lab"
     out.mkdir(parents=True, exist_ok=True)
