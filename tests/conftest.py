@@ -131,14 +131,19 @@ def verdicts(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def regrade(
-    graded: GradedRun, out: Path, extra: list[str], env_extra: dict[str, str] | None = None
+    graded: GradedRun,
+    out: Path,
+    extra: list[str],
+    env_extra: dict[str, str] | None = None,
+    cache: Path | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
     """The scenario run again into ``out`` with ``extra`` arguments (more inputs, options) and
-    ``env_extra`` in its environment: its process and its reports."""
+    ``env_extra`` in its environment (``cache``: a cache of its own instead of the session's):
+    its process and its reports."""
     args = json.loads((graded.home / "grade-args.json").read_text())
     at = args.index("--out")
     args[at : at + 2] = [*extra, "--out", str(out)]
-    proc = run_grader(args, graded.home, graded.cache, env_extra=env_extra)
+    proc = run_grader(args, graded.home, cache or graded.cache, env_extra=env_extra)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
     return proc, reports
 

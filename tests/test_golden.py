@@ -53,6 +53,18 @@ def _plain(text: Any) -> Any:
     return re.sub(r"/[^\s'\"]*/site-packages/", "<site-packages>/", text)
 
 
+def _progress(text: Any) -> Any:
+    """A line a progress bar redrew (tqdm's carriage returns) as a terminal shows it, its
+    last frame, with its numbers masked: how many frames and what rate depend on timing."""
+    if not isinstance(text, str) or "\r" not in text:
+        return text
+    lines = text.split("\n")
+    return "\n".join(
+        _digits([f for f in line.split("\r") if f][-1]) if "\r" in line and line.strip() else line
+        for line in lines
+    )
+
+
 def _digits(text: str) -> str:
     """A cell's output with its numbers masked: a notebook's own unseeded training prints
     other losses in every kernel (its text, and what was printed at all, still count)."""
@@ -82,12 +94,13 @@ def normalized(r: dict[str, Any]) -> dict[str, Any]:
         "data": r["data"],
         "tests": [
             {k: _plain(t[k]) for k in TEST_FIELDS}
+            | {"stdout": _progress(_plain(t["stdout"]))}
             | {"plot": {k: t["plot"][k] for k in PLOT_FIELDS} if t["plot"] else None}
             for t in r["tests"]
         ],
         "cells": [
             {"index": c["index"], "status": c["status"], "error": _interrupted(_plain(c["error"]))}
-            | {"output": _digits(c["output"])}
+            | {"output": _digits(_progress(c["output"]))}
             for c in r["cells"]
         ],
         "events": [_plain(e) for e in r["events"]],

@@ -47,7 +47,9 @@ def test_another_kernel_path_changes_no_verdict(graded: GradedRun, tmp_path: Pat
     other = "avx2" if os.environ.get(CAPABILITY, "").strip().lower() == "default" else "default"
     probe = _probe_notebook(tmp_path / "probe")
     env = {CAPABILITY: other, THREADS: "2", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3"}
-    proc, reports = regrade(graded, tmp_path / "out", [str(probe)], env_extra=env)
+    # a cache of its own: the reference is computed anew on that path (the session's cache
+    # keeps one reference per assignment, as other tests expect)
+    proc, reports = regrade(graded, tmp_path / "out", [str(probe)], env, tmp_path / "cache")
     assert proc.returncode == graded.proc.returncode, proc.stderr[-3000:]
 
     # the setting reached the kernels on purpose (the sandbox clears their environment)
