@@ -274,6 +274,25 @@ async def _build(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    """``grader export canvas|moodle``: never regrades, never changes a score."""
+    from .export import load_reports
+    from .export_canvas import export_canvas
+    from .export_moodle import export_moodle
+
+    reports = load_reports(args.reports)
+    out = args.out or args.reports / args.lms
+    if args.lms == "canvas":
+        done = export_canvas(reports, args.gradebook, out, args.assignment)
+    else:
+        named = {"id": args.id_column, "grade": args.grade_column,
+                 "feedback": args.feedback_column}  # fmt: skip
+        done = export_moodle(reports, args.worksheet, out, named)
+    for line in done.lines():
+        print(line)
+    return ExitCode.OK
+
+
 async def _closing(command: Awaitable[int]) -> int:
     """Run a command; then stop the zygotes it started, however it ended."""
     try:
@@ -291,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
             root = write_fashion_mnist(args.synthetic)
             print(f"synthetic FashionMNIST-format data written to {root}/FashionMNIST/raw")
             return ExitCode.OK
+        if args.command == "export":
+            return _export(args)
         if args.command == "new":
             from .scaffold import new_assignment
 

@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _grade(sub)
     _check(sub)
     _others(sub)
+    _export(sub)
     return parser
 
 
@@ -152,3 +153,28 @@ def _others(sub: Any) -> None:
         metavar="DIR",
         help="write a small synthetic set in FashionMNIST's format into DIR",
     )
+
+
+def _export(sub: Any) -> None:
+    """``grader export canvas|moodle REPORTS``: files the LMS imports, from finished reports."""
+    e = sub.add_parser(
+        "export", help="grades and feedback pages in the files Canvas or Moodle import"
+    )
+    lms = e.add_subparsers(dest="lms", required=True)
+    c = lms.add_parser("canvas", help="gradebook import CSV + Re-Upload Submissions zip")
+    c.add_argument("reports", type=Path, help="a `grader grade --out` folder")
+    c.add_argument("--gradebook", type=Path, required=True,
+                   help="your Canvas gradebook export (Grades > Export), the template")  # fmt: skip
+    c.add_argument("--assignment", default=None,
+                   help="the gradebook column's name or id (default: the one matching the "
+                   "assignment's title)")  # fmt: skip
+    c.add_argument("--out", type=Path, default=None, help="default: REPORTS/canvas")
+    m = lms.add_parser("moodle", help="filled grading worksheet + feedback files zip")
+    m.add_argument("reports", type=Path, help="a `grader grade --out` folder")
+    m.add_argument("--worksheet", type=Path, required=True,
+                   help="the assignment's Download grading worksheet file")  # fmt: skip
+    m.add_argument("--out", type=Path, default=None, help="default: REPORTS/moodle")
+    for what in ("id", "grade", "feedback"):
+        m.add_argument(f"--{what}-column", default=None, metavar="HEADER",
+                       help=f"the worksheet's {what} column, where its header is in a "
+                       "language the grader does not know")  # fmt: skip

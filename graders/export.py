@@ -1,0 +1,144 @@
+"""Grades and feedback back to an LMS, from a finished reports folder: what the exporters
+(:mod:`.export_canvas`, :mod:`.export_moodle`) share. They read ``report.json`` files and the
+LMS's own files; they never regrade and never change a score.
+
+A report with status ``error`` (the harness failed, not the student) is never exported: its
+student keeps whatever grade the LMS has, and the summary lists it. An ungradable one gets no
+grade, and its reason as the comment.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Graded:
+    """One finished report and the folder that holds its files."""
+
+    report: dict[str, Any]
+    folder: Path
+
+    @property
+    def id(self) -> str:
+        return str(self.report["submission"]["id"])
+
+    @property
+    def student_id(self) -> str:
+        return str(self.report["submission"].get("student_id") or "")
+
+    @property
+    def student(self) -> str:
+        return str(self.report["submission"].get("student") or self.id)
+
+    @property
+    def status(self) -> str:
+        return str(self.report["status"])
+
+    @property
+    def source_name(self) -> str:
+        """The file's name as the LMS download had it (after ``zip:`` or the last slash)."""
+        path = str(self.report["submission"].get("path", ""))
+        return re.split(r"[:/]", path)[-1]
+
+    def feedback_page(self) -> bytes:
+        """feedback.html: self-contained (inline styles and plots, no network)."""
+        return (self.folder / "feedback.html").read_bytes()
+
+    def points(self, out_of: float | None) -> float | None:
+        """The score on the LMS's scale (``out_of`` points), None when there is none to give."""
+        if self.status != "graded":
+            return None
+        score, most = float(self.report["score"]), float(self.report["max_score"])
+        return score if not out_of or not most else round(score * out_of / most, 2)
+
+
+@dataclass
+class Exported:
+    """What an export did, for the instructor's summary."""
+
+    written: list[Path] = field(default_factory=list)
+    graded: int = 0
+    blank: list[str] = field(default_factory=list)  # in the LMS file, no gradable report
+    unmatched: list[str] = field(default_factory=list)  # reports with no row in the LMS file
+    held_back: list[str] = field(default_factory=list)  # status error: nothing written
+    notes: list[str] = field(default_factory=list)
+
+    def match(self, reports: list[Graded], ids: set[str]) -> None:
+        """Note the reports whose student is not among the LMS file's ``ids``."""
+        self.unmatched += [g.id for g in reports if g.student_id and g.student_id not in ids]
+        if plain := sum(1 for g in reports if not g.student_id):
+            self.notes.append(f"{plain} report(s) came from plain files, not an LMS download: "
+                              "no student id to match")  # fmt: skip
+
+    def lines(self) -> list[str]:
+        out = [f"wrote {p}" for p in self.written]
+        out.append(f"{self.graded} grade(s) filled in")
+        if self.blank:
+            out.append(f"{len(self.blank)} left blank (no submission or ungradable): "
+                       + ", ".join(self.blank))  # fmt: skip
+        if self.unmatched:
+            out.append(f"{len(self.unmatched)} report(s) match no student in the LMS file: "
+                       + ", ".join(self.unmatched))  # fmt: skip
+        if self.held_back:
+            out.append(f"{len(self.held_back)} held back (the grader failed on them; regrade "
+                       "first): " + ", ".join(self.held_back))  # fmt: skip
+        return out + [f"note: {n}" for n in self.notes]
+
+
+def load_reports(folder: Path) -> list[Graded]:
+    """Every ``<id>/report.json`` below a reports folder (``grader grade --out``)."""
+    found = sorted(folder.glob("*/report.json"))
+    if not found:
+        raise UsageError(f"{folder} holds no <submission>/report.json: pass a `grader grade --out` "
+                         "folder")  # fmt: skip
+    return [Graded(json.loads(p.read_text()), p.parent) for p in found]
+
+
+def comment(g: Graded) -> str:
+    """A short text for the LMS's comment box: the score, what to fix first, named mistakes.
+    The feedback page, attached beside it, has the rest."""
+    r = g.report
+    if g.status == "ungradable":
+        return f"Your submission could not be graded: {r.get('reason') or 'no reason given'}."
+    lost = [t for t in r["tests"] if t["score"] < t["max_score"]]
+    text = f"Score: {r['score']:g}/{r['max_score']:g}."
+    stubs = list(dict.fromkeys(t["stub"] for t in lost))
+    if stubs:
+        text += " Fix first: " + ", ".join(stubs[:4]) + ("..." if len(stubs) > 4 else "") + "."
+    mistakes = [m.get("explain", "") for m in r.get("misconceptions", []) if m.get("explain")]
+    for explain in mistakes[:3]:
+        text += f" {explain}."
+    return text + " Details in the attached feedback page."
+
+
+def read_csv(path: Path) -> tuple[list[list[str]], str]:
+    """A spreadsheet an LMS exported (UTF-8, with or without a byte-order mark): its rows and
+    the delimiter it used."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it as a UTF-8 CSV file ({exc})") from exc
+    try:
+        delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
+    except (csv.Error, IndexError):
+        delimiter = ","
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    if not rows:
+        raise UsageError(f"{path} is empty")
+    return rows, delimiter
+
+
+def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return path

@@ -1,0 +1,144 @@
+"""Moodle: the offline grading worksheet filled in, and the feedback files zip, from a reports
+folder.
+
+What this relies on (Moodle's mod/assign, the offline grading worksheet and its importer):
+- The worksheet (Assignment > View all submissions > Download grading worksheet) has a column
+  per field with headers in the downloading user's language; the importer finds its columns
+  by those same strings: the identifier (``recordid``: "Identifier", German "ID"), the grade
+  (``gradenoun``: "Grade", "Bewertung"), the last modification of the grade
+  (``lastmodifiedgrade``: "Last modified (grade)", "Zuletzt geändert (Bewertung)", which it
+  compares with Moodle's own to skip rows graded there since) and each feedback editor
+  ("Feedback comments", "Feedback als Kommentar"). Identifiers read ``Participant 1234``
+  (German ``Teilnehmer/in1234``): 1234 is the participant id of the submission download's
+  ``<Full Name>_<participant id>_assignsubmission_file_`` folders. Grades are read in the
+  user's number format (a decimal comma in German).
+- Upload multiple feedback files in a zip matches folders named
+  ``<anything>_<participant id>_assignsubmission_file_/``.
+Columns are found by those headers in the languages below, or named with --id-column,
+--grade-column and --feedback-column for any other.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError
+from .export import Exported, Graded, comment, read_csv, write_csv
+
+# Moodle's own strings, as its English and German language packs have them (German checked
+# against worksheets German-language courses downloaded); other languages: name the columns.
+ID_HEADERS = {"Identifier", "ID"}
+GRADE_HEADERS = {"Grade", "Bewertung"}
+MAX_HEADERS = {"Maximum grade", "Maximum Grade", "Bestwertung"}
+FEEDBACK_HEADERS = {"Feedback comments", "Feedback als Kommentar"}
+PARTICIPANT = re.compile(r"^\D*?(\d+)$")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where the worksheet keeps what the export fills in."""
+
+    id: int
+    grade: int
+    feedback: int | None
+    maximum: int | None
+
+
+def _find(header: list[str], named: str | None, known: set[str]) -> int | None:
+    if named is not None:
+        if named not in header:
+            raise UsageError(f"the worksheet has no column {named!r} (its columns: "
+                             f"{', '.join(header)})")  # fmt: skip
+        return header.index(named)
+    hits = [i for i, h in enumerate(header) if h.strip() in known]
+    return hits[0] if hits else None
+
+
+def columns(header: list[str], named: dict[str, str | None]) -> Columns:
+    """The identifier, grade, feedback and maximum-grade columns, by header (or as named)."""
+    id_at = _find(header, named.get("id"), ID_HEADERS)
+    grade = _find(header, named.get("grade"), GRADE_HEADERS)
+    if id_at is None or grade is None:
+        missing = "identifier" if id_at is None else "grade"
+        raise UsageError(
+            f"cannot tell which column is the {missing} (headers: {', '.join(header)}): pass "
+            f"--{'id' if id_at is None else 'grade'}-column with its header"
+        )
+    feedback = _find(header, named.get("feedback"), FEEDBACK_HEADERS)
+    return Columns(id_at, grade, feedback, _find(header, None, MAX_HEADERS))
+
+
+def _number(text: str) -> tuple[float | None, str]:
+    """A number as the worksheet writes it, and its decimal mark."""
+    mark = "," if re.fullmatch(r"-?\d+,\d+", text.strip()) else "."
+    try:
+        return float(text.strip().replace(",", ".")), mark
+    except ValueError:
+        return None, mark
+
+
+def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Exported) -> set[str]:
+    """Grade and feedback text in each row whose participant has a report (in place); the
+    worksheet's participant ids."""
+    by_id = {g.student_id: g for g in reports if g.student_id}
+    seen = set()
+    for row in rows[1:]:
+        row.extend([""] * (len(rows[0]) - len(row)))
+        m = PARTICIPANT.match(row[cols.id].strip())
+        g = by_id.get(m.group(1)) if m else None
+        if m:
+            seen.add(m.group(1))
+        if g is None or g.status == "error":
+            if g is not None:
+                done.held_back.append(g.id)
+            elif m:
+                done.blank.append(row[cols.id].strip())
+            continue
+        out_of, mark = _number(row[cols.maximum]) if cols.maximum is not None else (None, ".")
+        value = g.points(out_of)
+        if value is None:
+            done.blank.append(g.id)
+        else:
+            row[cols.grade] = f"{value:.2f}".replace(".", mark)
+            done.graded += 1
+        if cols.feedback is not None:
+            row[cols.feedback] = comment(g)
+    done.match(reports, seen)
+    return seen
+
+
+def feedback_zip(reports: list[Graded], participants: set[str], path: Path) -> int:
+    """Each worksheet participant's feedback page, in the folder Moodle's feedback-files
+    upload matches."""
+    n = 0
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for g in reports:
+            if g.student_id in participants and g.status != "error":
+                name = g.student.replace("/", " ")
+                zf.writestr(f"{name}_{g.student_id}_assignsubmission_file_/feedback.html",
+                            g.feedback_page())  # fmt: skip
+                n += 1
+    return n
+
+
+def export_moodle(
+    reports: list[Graded], worksheet: Path, out: Path, named: dict[str, str | None]
+) -> Exported:
+    """``grader export moodle``: ``out/moodle_worksheet.csv`` (the instructor's worksheet
+    with grades and feedback comments) and ``out/moodle_feedback.zip``."""
+    rows, delimiter = read_csv(worksheet)
+    cols = columns(rows[0], named)
+    done = Exported()
+    participants = fill(reports, rows, cols, done)
+    done.written.append(write_csv(out / "moodle_worksheet.csv", rows, delimiter))
+    if cols.feedback is None:
+        done.notes.append("the worksheet has no feedback column: enable 'Feedback comments' in "
+                          "the assignment's settings and download it again")  # fmt: skip
+    if feedback_zip(reports, participants, out / "moodle_feedback.zip"):
+        done.written.append(out / "moodle_feedback.zip")
+    else:
+        (out / "moodle_feedback.zip").unlink()
+    return done
