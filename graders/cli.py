@@ -293,6 +293,22 @@ def _export(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _publish(args: argparse.Namespace) -> int:
+    """``grader publish canvas``: resumable; --dry-run sends nothing."""
+    from .export import load_reports
+    from .publish_canvas import publish_canvas, read_token
+
+    reports = load_reports(args.reports)
+    token = read_token(args.token_file)
+    done = publish_canvas(
+        reports, url=args.url, course=args.course, assignment=args.assignment, token=token,
+        dry_run=args.dry_run,
+    )  # fmt: skip
+    for line in done.lines(args.dry_run):
+        print(line)
+    return ExitCode.OK
+
+
 async def _closing(command: Awaitable[int]) -> int:
     """Run a command; then stop the zygotes it started, however it ended."""
     try:
@@ -312,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             return ExitCode.OK
         if args.command == "export":
             return _export(args)
+        if args.command == "publish":
+            return _publish(args)
         if args.command == "new":
             from .scaffold import new_assignment
 

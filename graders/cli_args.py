@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _check(sub)
     _others(sub)
     _export(sub)
+    _publish(sub)
     return parser
 
 
@@ -178,3 +179,18 @@ def _export(sub: Any) -> None:
         m.add_argument(f"--{what}-column", default=None, metavar="HEADER",
                        help=f"the worksheet's {what} column, where its header is in a "
                        "language the grader does not know")  # fmt: skip
+
+
+def _publish(sub: Any) -> None:
+    """``grader publish canvas REPORTS``: grades, comments and pages through Canvas's API."""
+    p = sub.add_parser("publish", help="post grades and feedback pages through an LMS's API")
+    lms = p.add_subparsers(dest="lms", required=True)
+    c = lms.add_parser("canvas", help="grade, comment and feedback page for each student")
+    c.add_argument("reports", type=Path, help="a `grader grade --out` folder")
+    c.add_argument("--url", required=True, help="your Canvas, e.g. https://canvas.example.edu")
+    c.add_argument("--course", required=True, help="the course id (in its URL)")
+    c.add_argument("--assignment", required=True, help="the assignment id (in its URL)")
+    c.add_argument("--token-file", type=Path, default=None,
+                   help="a file holding the API token (default: $CANVAS_TOKEN); never the "
+                   "command line")  # fmt: skip
+    c.add_argument("--dry-run", action="store_true", help="say what would be sent; send none")

@@ -115,3 +115,39 @@ def test_moodle_worksheet_in_german(graded: GradedRun, tmp_path: Path) -> None:
     with zipfile.ZipFile(graded.home / "exports" / "moodle.zip") as zf:
         folders = {n.split("/")[0] for n in zf.namelist()}
     assert {n.split("/")[0] for n in names} >= folders
+
+
+def test_publish_canvas_against_a_local_standin(graded: GradedRun, tmp_path: Path) -> None:
+    """Dry run sends nothing; a real run posts each Canvas student's grade (scaled to the
+    assignment's points) and one comment with text and page, waiting out a 403 "Rate Limit
+    Exceeded" and a 429; a second run sends nothing new; the token never travels on the
+    command line. Against tests/canvas_standin.py, not a live Canvas."""
+    from tests.canvas_standin import TOKEN, serve
+
+    server, state = serve()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        args = ["publish", "canvas", str(graded.out), "--url", url, "--course", "7",
+                "--assignment", "4242"]  # fmt: skip
+        env = {"CANVAS_TOKEN": TOKEN}
+        dry = run_grader([*args, "--dry-run"], graded.home, graded.cache, env_extra=env)
+        assert dry.returncode == 0, dry.stdout + dry.stderr
+        assert "would send: 2" in dry.stdout and state.writes == []
+        first = run_grader(args, graded.home, graded.cache, env_extra=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert sorted(state.throttled) == ["GET 403", "PUT 429"]
+        assert "throttled by Canvas" in first.stdout
+        assert state.scores == {"1001": 50.0, "1002": 35.0}
+        for user in ("1001", "1002"):
+            [posted] = state.comments[user]
+            assert posted["comment"].startswith("Score: ")
+            [page] = posted["attachments"]
+            assert page["display_name"].startswith("feedback-") and page["size"] > 1000
+        sent = list(state.writes)
+        again = run_grader(args, graded.home, graded.cache, env_extra=env)
+        assert again.returncode == 0, again.stderr
+        assert state.writes == sent and "already there, nothing sent: 2" in again.stdout
+        wrong = run_grader(args, graded.home, graded.cache, env_extra={"CANVAS_TOKEN": "nope"})
+        assert wrong.returncode == 2 and "refused" in wrong.stderr
+    finally:
+        server.shutdown()
