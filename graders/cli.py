@@ -300,6 +300,10 @@ def _publish(args: argparse.Namespace) -> int:
 
     reports = load_reports(args.reports)
     token = read_token(args.token_file)
+    try:
+        import canvasapi  # noqa: F401
+    except ImportError as exc:
+        raise UsageError("publishing needs canvasapi: pip install 'graders[lms]'") from exc
     done = publish_canvas(
         reports, url=args.url, course=args.course, assignment=args.assignment, token=token,
         dry_run=args.dry_run,
