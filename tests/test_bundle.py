@@ -73,6 +73,7 @@ def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "carol_typical_bugs.ipynb", nb)
     proc = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], student, tmp_path / "c")
     assert proc.returncode == 1, proc.stdout + proc.stderr
+    # exact on any CPU: an accuracy is a count over 4 samples (3/4, 2/4)
     assert "accuracy: expected 0.75, got 0.5" in proc.stdout
     assert "31/41" in proc.stdout
     hidden = checks_of(ROOT / "assignments" / "intro_ann")[True]

@@ -78,6 +78,7 @@ def test_check_exit_codes_and_output(home: Path, cache: Path, tmp_path: Path) ->
     lost = run_grader(["check", str(EXAMPLES / "carol_typical_bugs.ipynb"), "--out", str(tmp_path)],
                       home, cache)  # fmt: skip
     assert lost.returncode == 1, lost.stdout + lost.stderr
+    # exact on any CPU: an accuracy is a count over 4 samples (3/4, 2/4)
     assert "accuracy: expected 0.75, got 0.5" in lost.stdout
     assert "sandbox: bwrap" in lost.stdout
 
