@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import statistics
 import tempfile
 from collections import Counter
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from .model import Event, EventKind, Report
 from .plots import histogram, line_plot, parabola_plot
@@ -28,6 +30,16 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def code_spans(text: Any) -> markupsafe.Markup:
+    """Text whose `backticked` words (how messages name code) show as code: escaped first,
+    so a student's own text stays text."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped))
+
+
+_env.filters["code"] = code_spans
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -74,8 +86,12 @@ def render_feedback(report: Report) -> str:
             draw = parabola_plot if t.plot.kind == "parabola" else line_plot
             plots[t.name] = draw(t.name, t.plot.expected, t.plot.got)
     failing_cells = [c for c in report.cells if c.failed]
+    # what lost points first: the page opens with links to them, and their stubs lead
+    to_fix = [t for t in report.tests if t.score < t.max_score]
+    lost = {t.stub for t in to_fix}
+    groups = dict(sorted(groups.items(), key=lambda kv: kv[0] not in lost))
     return _env.get_template("feedback.html.j2").render(
-        r=report, groups=groups, failing_cells=failing_cells, plots=plots
+        r=report, groups=groups, failing_cells=failing_cells, plots=plots, to_fix=to_fix
     )
 
 

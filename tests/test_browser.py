@@ -81,8 +81,17 @@ def test_feedback_pages(
     if sub == "carol":  # her threshold slip, named above the numbers
         card = dom[dom.index("Likely mistake: threshold 0 on probabilities") :]
         assert card.index("Your accuracy matches predictions") < card.index("expected")
+        # the page leads with what to fix: links to each check that lost points, before any
+        # check's card, each to a card on the page; code in messages shows as code
+        fix = dom.index("What to fix first")
+        assert fix < dom.index('class="card passed"') and fix < dom.index('class="card failed"')
+        links = re.findall(r'<a href="#([^"]+)">', dom[fix:])
+        assert links and all(f'id="{target}"' in dom for target in links)
+        assert "To fix: <code>gradient_descent</code>" in dom and "To fix: `" not in dom
     else:
         assert "Likely mistake" not in dom
+    if sub == "correct":
+        assert "What to fix first" not in dom
 
 
 def test_summary_page(graded: GradedRun, tmp_path_factory: pytest.TempPathFactory) -> None:
