@@ -32,17 +32,24 @@ def _write(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
+def _export(graded: GradedRun, lms: str, sheet: list[list[str]], out: Path) -> str:
+    """``grader export LMS`` of the scenario run with ``sheet`` as the LMS's file; stdout."""
+    book = _write(out.parent / f"{lms}-download.csv", sheet)
+    flag = "--gradebook" if lms == "canvas" else "--worksheet"
+    args = ["export", lms, str(graded.out), flag, str(book), "--out", str(out)]
+    proc = run_grader(args, graded.home, graded.cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 def _read(path: Path) -> list[list[str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.reader(f))
 
 
 def test_canvas_gradebook_and_reupload_zip(graded: GradedRun, tmp_path: Path) -> None:
-    book = _write(tmp_path / "export.csv", GRADEBOOK)
     out = tmp_path / "canvas"
-    proc = run_grader(["export", "canvas", str(graded.out), "--gradebook", str(book),
-                       "--out", str(out)], graded.home, graded.cache)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    printed = _export(graded, "canvas", GRADEBOOK, out)
     rows = _read(out / "canvas_import.csv")
     # Canvas's student columns and the one assignment column (found by its name), nothing else
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
@@ -51,8 +58,8 @@ def test_canvas_gradebook_and_reupload_zip(graded: GradedRun, tmp_path: Path) ->
     assert [r[1] for r in rows[2:]] == ["1001", "1002", "1003"]
     assert [r[-1] for r in rows[2:]] == ["50", "35", ""]
     assert rows[2][:5] == GRADEBOOK[2][:5]
-    assert "1 left blank (no submission or ungradable): Nobody, Nora" in proc.stdout
-    assert "Ada_Lovelace_4242" in proc.stdout  # a Moodle report: no Canvas student
+    assert "1 left blank (no submission or ungradable): Nobody, Nora" in printed
+    assert "Ada_Lovelace_4242" in printed  # a Moodle report: no Canvas student
     # the re-upload zip: each page named with the prefix of the file the student handed in
     with zipfile.ZipFile(graded.home / "exports" / "canvas.zip") as zf:
         downloaded = set(zf.namelist())
@@ -94,11 +101,8 @@ def test_moodle_worksheet_in_german(graded: GradedRun, tmp_path: Path) -> None:
         ["Teilnehmer/in4444", "Cy Ng", "cy@x.org", "Keine Abgabe", "", "100,00", "Ja", "-", "-",
          ""],
     ]  # fmt: skip
-    book = _write(tmp_path / "bewertungen.csv", sheet)
     out = tmp_path / "moodle"
-    proc = run_grader(["export", "moodle", str(graded.out), "--worksheet", str(book),
-                       "--out", str(out)], graded.home, graded.cache)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _export(graded, "moodle", sheet, out)
     rows = _read(out / "moodle_worksheet.csv")
     assert rows[0] == header
     assert [r[4] for r in rows[1:]] == ["63,00", "100,00", ""]
