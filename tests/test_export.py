@@ -155,3 +155,4 @@ def test_publish_canvas_against_a_local_standin(graded: GradedRun, tmp_path: Pat
         assert wrong.returncode == 2 and "refused" in wrong.stderr
     finally:
         server.shutdown()
+        server.server_close()

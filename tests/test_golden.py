@@ -55,12 +55,15 @@ def _plain(text: Any) -> Any:
 
 def _progress(text: Any) -> Any:
     """A line a progress bar redrew (tqdm's carriage returns) as a terminal shows it, its
-    last frame, with its numbers masked: how many frames and what rate depend on timing."""
+    last frame, with its numbers masked and its trailing blanks dropped: how many frames, what
+    rate, and how wide the blanks that clear a finished bar (leave=False) depend on timing."""
     if not isinstance(text, str) or "\r" not in text:
         return text
     lines = text.split("\n")
     return "\n".join(
-        _digits([f for f in line.split("\r") if f][-1]) if "\r" in line and line.strip() else line
+        _digits([f for f in line.split("\r") if f][-1]).rstrip()
+        if "\r" in line and line.strip()
+        else line
         for line in lines
     )
 
