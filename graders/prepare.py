@@ -136,8 +136,7 @@ async def prepare(
     assignment: Assignment, settings: Settings, *, allow_broken_reference: bool = False
 ) -> Prepared:
     data, synthetic = resolve_data(assignment, settings)
-    numerics_env()  # a bad GRADER_KERNEL_THREADS is a usage error now, not in every kernel
-    assignment.data_files  # noqa: B018  (data/ over its cap: an error now, not per submission)
+    _fail_early(assignment)
     device, gpus = resolve_device(assignment, settings.device)
     protect(assignment.root, assignment.reference_dir, settings.cache_dir)
     Cgroup.sweep()
@@ -193,6 +192,13 @@ async def prepare(
         key=cache_key(assignment, "cpu"), device="cpu", data=data,
     )  # fmt: skip
     return prepared
+
+
+def _fail_early(assignment: Assignment) -> None:
+    """Errors that would otherwise come once per kernel or per submission come now: a bad
+    GRADER_KERNEL_THREADS, a data/ folder over its cap."""
+    numerics_env()
+    assignment.data_files  # noqa: B018
 
 
 def _with_kernels(p: Prepared) -> Prepared:
