@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .checks import CheckSuite, load_checks
+from .checks import HIDDEN_DATA, CheckSuite, load_checks
 from .environment import HARNESS, KernelPython
 from .environment import resolve as resolve_python
 from .errors import AssignmentError, UsageError
@@ -129,7 +129,7 @@ class Assignment:
         for name, data in self.data_files.items():
             h.update(name.encode())
             h.update(data)
-        hidden = self.root / "hidden_data"  # what hidden checks read (checks.HIDDEN_DATA)
+        hidden = self.root / HIDDEN_DATA  # what hidden checks read
         for p in sorted(hidden.rglob("*")) if hidden.is_dir() else []:
             if p.is_file():
                 h.update(p.relative_to(hidden).as_posix().encode())

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,16 @@ class Exported:
     unmatched: list[str] = field(default_factory=list)  # reports with no row in the LMS file
     held_back: list[str] = field(default_factory=list)  # status error: nothing written
     notes: list[str] = field(default_factory=list)
+
+    def record(self, g: Graded | None, value: float | None, who: str) -> None:
+        """Count one student row of the LMS's file: held back (the grader failed on it), left
+        blank (no report, or no grade in it) or graded."""
+        if g is not None and g.status == "error":
+            self.held_back.append(g.id)
+        elif value is None:
+            self.blank.append(who)
+        else:
+            self.graded += 1
 
     def match(self, reports: list[Graded], ids: set[str]) -> None:
         """Note the reports whose student is not among the LMS file's ``ids``."""
@@ -135,6 +146,17 @@ def read_csv(path: Path) -> tuple[list[list[str]], str]:
     if not rows:
         raise UsageError(f"{path} is empty")
     return rows, delimiter
+
+
+def write_pages(path: Path, pages: dict[str, bytes], done: Exported) -> None:
+    """The zip of feedback pages the LMS takes, when there is any page to put in it."""
+    if not pages:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in pages.items():
+            zf.writestr(name, data)
+    done.written.append(path)
 
 
 def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:

@@ -17,11 +17,10 @@ What this relies on (Canvas's gradebook export and importer, instructure/canvas-
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 from .errors import UsageError
-from .export import Exported, Graded, read_csv, write_csv
+from .export import Exported, Graded, read_csv, write_csv, write_pages
 from .lms import CANVAS
 
 COLUMN = re.compile(r"^(?P<name>.*\S)\s*\((?P<id>\d+)\)$")
@@ -83,13 +82,8 @@ def gradebook_rows(
             out.append(cells)
             continue
         g = by_id.get(uid)
-        value = g.points(out_of) if g is not None and g.status == "graded" else None
-        if g is not None and g.status == "error":
-            done.held_back.append(g.id)
-        elif value is None:
-            done.blank.append(row[0].strip() or uid)
-        else:
-            done.graded += 1
+        value = g.points(out_of) if g is not None else None
+        done.record(g, value, row[0].strip() or uid)
         cells[-1] = "" if value is None else f"{value:g}"
         out.append(cells)
     ids = {row[id_at].strip() for row in rows[1:] if id_at < len(row)}
@@ -97,19 +91,16 @@ def gradebook_rows(
     return out
 
 
-def reupload_zip(reports: list[Graded], path: Path) -> int:
+def reupload_pages(reports: list[Graded]) -> dict[str, bytes]:
     """Each student's feedback page, named so that Re-Upload Submissions attaches it to their
     submission: the prefix of the file they handed in (user id, attachment id)."""
-    n = 0
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for g in reports:
-            m = CANVAS.match(g.source_name)
-            if m is None or g.status == "error":
-                continue
+    pages = {}
+    for g in reports:
+        m = CANVAS.match(g.source_name)
+        if m is not None and g.status != "error":
             prefix = f"{m['name']}_{m['late'] or ''}{m['uid']}_{m['sid']}"
-            zf.writestr(f"{prefix}_feedback.html", g.feedback_page())
-            n += 1
-    return n
+            pages[f"{prefix}_feedback.html"] = g.feedback_page()
+    return pages
 
 
 def export_canvas(
@@ -123,10 +114,6 @@ def export_canvas(
     done.written.append(
         write_csv(out / "canvas_import.csv", gradebook_rows(reports, rows, col, done))
     )
-    out.mkdir(parents=True, exist_ok=True)
-    pages = out / "canvas_feedback.zip"
-    if reupload_zip(reports, pages):
-        done.written.append(pages)
-    else:  # no report came from a Canvas download: nothing to name after it
-        pages.unlink()
+    # none when no report came from a Canvas download: nothing to name a page after
+    write_pages(out / "canvas_feedback.zip", reupload_pages(reports), done)
     return done

@@ -21,12 +21,11 @@ Columns are found by those headers in the languages below, or named with --id-co
 from __future__ import annotations
 
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .export import Exported, Graded, comment, read_csv, write_csv
+from .export import Exported, Graded, comment, read_csv, write_csv, write_pages
 
 # Moodle's own strings, as its English and German language packs have them (German checked
 # against worksheets German-language courses downloaded); other languages: name the columns.
@@ -92,36 +91,30 @@ def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Expo
         if m:
             seen.add(m.group(1))
         if g is None or g.status == "error":
-            if g is not None:
-                done.held_back.append(g.id)
-            elif m:
-                done.blank.append(row[cols.id].strip())
+            if g is not None or m:  # a participant without a report, or held back
+                done.record(g, None, row[cols.id].strip())
             continue
         out_of, mark = _number(row[cols.maximum]) if cols.maximum is not None else (None, ".")
         value = g.points(out_of)
-        if value is None:
-            done.blank.append(g.id)
-        else:
+        done.record(g, value, g.id)
+        if value is not None:
             row[cols.grade] = f"{value:.2f}".replace(".", mark)
-            done.graded += 1
         if cols.feedback is not None:
             row[cols.feedback] = comment(g)
     done.match(reports, seen)
     return seen
 
 
-def feedback_zip(reports: list[Graded], participants: set[str], path: Path) -> int:
+def feedback_pages(reports: list[Graded], participants: set[str]) -> dict[str, bytes]:
     """Each worksheet participant's feedback page, in the folder Moodle's feedback-files
     upload matches."""
-    n = 0
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for g in reports:
-            if g.student_id in participants and g.status != "error":
-                name = g.student.replace("/", " ")
-                zf.writestr(f"{name}_{g.student_id}_assignsubmission_file_/feedback.html",
-                            g.feedback_page())  # fmt: skip
-                n += 1
-    return n
+    return {
+        f"{g.student.replace('/', ' ')}_{g.student_id}_assignsubmission_file_/feedback.html": (
+            g.feedback_page()
+        )
+        for g in reports
+        if g.student_id in participants and g.status != "error"
+    }
 
 
 def export_moodle(
@@ -137,8 +130,5 @@ def export_moodle(
     if cols.feedback is None:
         done.notes.append("the worksheet has no feedback column: enable 'Feedback comments' in "
                           "the assignment's settings and download it again")  # fmt: skip
-    if feedback_zip(reports, participants, out / "moodle_feedback.zip"):
-        done.written.append(out / "moodle_feedback.zip")
-    else:
-        (out / "moodle_feedback.zip").unlink()
+    write_pages(out / "moodle_feedback.zip", feedback_pages(reports, participants), done)
     return done

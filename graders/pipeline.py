@@ -165,11 +165,11 @@ def _texts(sub: Submission, source: Source) -> list[str]:
 def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
     """A stub missing because the cell that defines it failed: say so, with that cell's
     error, instead of "not defined"."""
+    module = report.submission.kind != "notebook"
     for t in report.tests:
         got = ex.probes.get(t.name)
         if t.outcome is not Outcome.MISSING or got is None or got.kind != ProbeKind.MISSING:
             continue
-        module = report.submission.kind != "notebook"
         name = got.note or t.stub.split(".")[0]  # a method's class is what is missing
         if why := why_missing(name, texts, report.cells, module):
             t.message = why

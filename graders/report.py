@@ -39,7 +39,13 @@ def code_spans(text: Any) -> markupsafe.Markup:
     return markupsafe.Markup(re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped))
 
 
+def anchor(name: str) -> str:
+    """A check's id on its feedback page, for the links that lead to it."""
+    return name.replace(" ", "-").replace(":", "")
+
+
 _env.filters["code"] = code_spans
+_env.filters["anchor"] = anchor
 
 
 def atomic_write(path: Path, text: str) -> None:

@@ -111,6 +111,12 @@ def python_path() -> tuple[list[str], list[str]]:
     return shown, dropped
 
 
+def _shown(python: KernelPython) -> list[str]:
+    """The harness's package folders outside its prefixes, for kernels that run the harness's
+    own Python (another interpreter has its own)."""
+    return python_path()[0] if python.is_harness else []
+
+
 def library_path() -> list[str]:
     """$LD_LIBRARY_PATH's folders, for CUDA kernels: container images often put the NVIDIA
     driver's libraries (libcuda.so) there instead of in the loader's cache."""
@@ -134,7 +140,7 @@ def kernel_env(home: str, data: str | None, python: KernelPython = HARNESS) -> d
     }
     if data is not None:
         env["GRADER_DATA_DIR"] = data
-    if python.is_harness and (shown := python_path()[0]):
+    if shown := _shown(python):
         env["PYTHONPATH"] = os.pathsep.join(shown)
     return env
 
@@ -243,8 +249,7 @@ class Bubblewrap(Sandbox):
         options in order: the private /tmp comes before anything bound below it."""
         if zygote is not None and not self.rootful:
             raise SandboxError("a zygote needs bubblewrap as root")
-        shown = python_path()[0] if self.python.is_harness else []
-        ro = sorted({*self.python.prefixes, *shown}, key=len)
+        ro = sorted({*self.python.prefixes, *_shown(self.python)}, key=len)
         if spec.gpu is not None:  # where the loader finds the driver's libcuda.so
             ro += [p for p in library_path() if p not in ro]
         return [
