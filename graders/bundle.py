@@ -15,32 +15,28 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+import nbformat
+
+from . import __version__, notebook
 from .assignment import Assignment
-from .checks import Check, CheckSuite, Visibility
-from .codec import decode, encode
-from .compare import AllClose, Comparator, Exact, Within
+from .bundle_data import (
+    CHECKS_FILE,
+    EXPECTED_FILE,
+    MISTAKES_FILE,
+    SIGNATURES_FILE,
+    checks_from,
+    compare_spec,
+    expected_from,
+    mistakes_from,
+)  # fmt: skip
+from .checks import Check, CheckSuite
+from .codec import encode
+from .diagnose import Mistake, Results
 from .errors import AssignmentError
 from .kernel_results import ProbeKind, ProbeResult
-from .mistakes import Mistake, Results
-
-CHECKS_FILE = "checks.json"
-EXPECTED_FILE = "expected.json"
-MISTAKES_FILE = "mistakes.json"  # known mistakes' results on the public checks (no code)
-_COMPARATORS: dict[str, type[Any]] = {"allclose": AllClose, "exact": Exact, "within": Within}
-
-
-def _compare_spec(c: Comparator, where: str) -> dict[str, Any]:
-    for name, cls in _COMPARATORS.items():
-        if type(c) is cls:
-            return {"type": name, **asdict(c)}  # type: ignore[call-overload]
-    raise AssignmentError(f"{where}: a custom comparator cannot go into a student bundle")
-
-
-def _compare_from(spec: dict[str, Any]) -> Comparator:
-    spec = dict(spec)
-    cls = _COMPARATORS[spec.pop("type")]
-    return cls(**spec)  # type: ignore[no-any-return]
+from .selfcheck import META_FILE
+from .selfcheck_cells import add_check_cells
+from .student_package import write_wheel
 
 
 def write_bundle(
@@ -52,10 +48,40 @@ def write_bundle(
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    shutil.copy(assignment.template, dest / "template.ipynb")
+    _write_template(assignment, dest)
     for name, data in assignment.data_files.items():  # data/: beside the template, as in grading
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         (dest / name).write_bytes(data)
+    _write_meta(assignment, dest)
+    checks = [_public_check(c, seeds[c.name], {x.name for x in public}) for c in public]
+    (dest / CHECKS_FILE).write_text(json.dumps(checks, indent=1))
+    expected = {}
+    for c in public:
+        r = reference[c.name]
+        if r.kind != ProbeKind.VALUE:
+            raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
+        expected[c.name] = encode(r.value)
+    (dest / EXPECTED_FILE).write_text(json.dumps(expected))
+    _write_mistakes(dest, {c.name for c in public}, mistakes, mistake_results or {})
+    sigs = notebook.signatures(assignment.template.read_bytes(), assignment.stubs)
+    (dest / SIGNATURES_FILE).write_text(json.dumps(sigs))
+    write_wheel(assignment, dest)
+    return dest
+
+
+def _write_template(assignment: Assignment, dest: Path) -> None:
+    """The template students get: with the self-check's cells (unless its author placed
+    them), byte for byte the instructor's otherwise."""
+    read = notebook.read(assignment.template.read_bytes())
+    if read.nb is None or not add_check_cells(read.nb, assignment.stubs, assignment.name):
+        shutil.copy(assignment.template, dest / "template.ipynb")
+        return
+    (dest / "template.ipynb").write_text(nbformat.writes(read.nb) + "\n", encoding="utf-8")
+
+
+def _write_meta(assignment: Assignment, dest: Path) -> None:
+    """assignment.toml (``grader check`` reads the bundle as an assignment folder) and
+    assignment.json (the in-notebook check's settings)."""
     limits = "\n".join(f"{k} = {v!r}" for k, v in asdict(assignment.limits).items())
     stubs = ", ".join(json.dumps(s) for s in assignment.stubs)
     (dest / "assignment.toml").write_text(
@@ -67,28 +93,24 @@ def write_bundle(
         + ("allow_cuda = true\n" if assignment.allow_cuda else "")
         + f"\n[limits]\n{limits}\n"
     )
-    checks = [
-        {
-            "name": c.name, "stub": c.stub, "description": c.description, "func_name": c.func_name,
-            "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
-            "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seeds[c.name],
-            "feedback": c.feedback, "plot_caption": c.plot_caption, "hint": c.hint,
-            # A hidden prerequisite is not in the bundle: the check runs without it.
-            "depends": [d for d in c.depends if d in {x.name for x in public}],
-            "compare": _compare_spec(c.compare, c.name),
-        }
-        for c in public
-    ]  # fmt: skip
-    (dest / CHECKS_FILE).write_text(json.dumps(checks, indent=1))
-    expected = {}
-    for c in public:
-        r = reference[c.name]
-        if r.kind != ProbeKind.VALUE:
-            raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
-        expected[c.name] = encode(r.value)
-    (dest / EXPECTED_FILE).write_text(json.dumps(expected))
-    _write_mistakes(dest, {c.name for c in public}, mistakes, mistake_results or {})
-    return dest
+    meta = {
+        "name": assignment.name, "title": assignment.title, "version": assignment.version,
+        "stubs": list(assignment.stubs), "allow_cuda": assignment.allow_cuda,
+        "check_timeout": assignment.limits.check_timeout,
+    }  # fmt: skip
+    (dest / META_FILE).write_text(json.dumps(meta, indent=1))
+
+
+def _public_check(c: Check, seed: int, public: set[str]) -> dict[str, Any]:
+    return {
+        "name": c.name, "stub": c.stub, "description": c.description, "func_name": c.func_name,
+        "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
+        "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seed,
+        "feedback": c.feedback, "plot_caption": c.plot_caption, "hint": c.hint,
+        # A hidden prerequisite is not in the bundle: the check runs without it.
+        "depends": [d for d in c.depends if d in public],
+        "compare": compare_spec(c.compare, c.name),
+    }  # fmt: skip
 
 
 def _write_mistakes(
@@ -112,16 +134,7 @@ def load_bundle_mistakes(root: Path) -> tuple[tuple[Mistake, ...], Results]:
     path = root / MISTAKES_FILE
     if not path.is_file():  # a bundle built before known mistakes
         return (), {}
-    raw = json.loads(path.read_text())
-    mistakes = tuple(
-        Mistake(m["id"], m["stub"], m["title"], m["explain"], m["hint"], "", tuple(m["results"]))
-        for m in raw
-    )
-    results = {
-        m["id"]: {n: ProbeResult(ProbeKind.VALUE, value=decode(v)) for n, v in m["results"].items()}
-        for m in raw
-    }
-    return mistakes, results
+    return mistakes_from(json.loads(path.read_text()))
 
 
 def is_bundle(root: Path) -> bool:
@@ -129,25 +142,8 @@ def is_bundle(root: Path) -> bool:
 
 
 def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
-    raw = json.loads((root / CHECKS_FILE).read_text())
-    checks = []
-    seeds = {}
-    for order, c in enumerate(raw):
-        checks.append(
-            Check(
-                name=c["name"], stub=c["stub"], description=c["description"],
-                func_name=c["func_name"], source=c["source"], points=float(c["points"]),
-                visibility=Visibility.PUBLIC, compare=_compare_from(c["compare"]),
-                label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
-                plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
-                depends=tuple(c.get("depends", ())), plot_caption=c.get("plot_caption"),
-                hint=c.get("hint", ""),
-            )
-        )  # fmt: skip
-        seeds[c["name"]] = int(c["seed"])
-    return CheckSuite(tuple(checks), root / CHECKS_FILE), seeds
+    return checks_from(json.loads((root / CHECKS_FILE).read_text()), root / CHECKS_FILE)
 
 
 def load_expected(root: Path) -> dict[str, ProbeResult]:
-    raw = json.loads((root / EXPECTED_FILE).read_text())
-    return {name: ProbeResult(ProbeKind.VALUE, value=decode(text)) for name, text in raw.items()}
+    return expected_from(json.loads((root / EXPECTED_FILE).read_text()))

@@ -18,7 +18,7 @@ from . import clock
 from .assignment import Limits
 from .checks import Check
 from .errors import KernelHostLost
-from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult
+from .kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult, needs_first
 from .kernel_setup import PRELUDE, RUNTIME_SOURCE, gpu_cap_code
 from .model import Event, EventKind
 from .providers import FRESH, KernelProvider
@@ -183,8 +183,7 @@ class _Run:
     def _not_run(self, chk: Check, failed_deps: list[str], crashed: set[str]) -> ProbeResult | None:
         """Why a check's probe does not run (its prerequisites, the kernel, the clock)."""
         if failed_deps:
-            needs = " and ".join(f"“{d}”" for d in failed_deps)
-            return ProbeResult(ProbeKind.SKIPPED, note=f"it needs {needs} to pass first")
+            return needs_first(failed_deps)
         if chk.stub in crashed:
             note = f"an earlier check of `{chk.stub}` crashed the kernel; not run again"
             return ProbeResult(ProbeKind.NOT_RERUN, note=note)

@@ -69,9 +69,20 @@ class ProbeResult:
 INVALID = "the check's result was not valid data"
 
 
+def needs_first(failed: list[str]) -> ProbeResult:
+    """A check not run because its prerequisites did not pass."""
+    needs = " and ".join(f"“{d}”" for d in failed)
+    return ProbeResult(ProbeKind.SKIPPED, note=f"it needs {needs} to pass first")
+
+
 def decode_reply(content: dict[str, Any]) -> ProbeResult:
     expr = (content.get("user_expressions") or {}).get("r") or {}
     payload = (expr.get("data") or {}).get(PAYLOAD_MIME) if expr.get("status") == "ok" else None
+    return decode_payload(payload)
+
+
+def decode_payload(payload: Any) -> ProbeResult:
+    """The runtime's result of one probe (:meth:`graders.runtime.Runtime.take`), as data."""
     if not isinstance(payload, str) or not payload:
         return ProbeResult(
             ProbeKind.INVALID, note="the check produced no result (was the kernel tampered with?)"

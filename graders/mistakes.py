@@ -34,30 +34,17 @@ from pathlib import Path
 from typing import Any
 
 from .assignment import Assignment
-from .checks import Check, CheckSuite, _function_source, import_assignment_file
+from .checks import CheckSuite, _function_source, import_assignment_file
+from .diagnose import Mistake, Results, diagnose, matches
 from .errors import AssignmentError
 from .execute import Source, execute_submission
 from .kernel_results import ProbeKind, ProbeResult
-from .model import CheckResult, Outcome
 from .reference import dump_results, load_results
 from .report import atomic_write
 from .sandbox import NoSandbox
 
 MISTAKES_FILE = "mistakes.py"
-
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str  # the variant's function name
-    stub: str
-    title: str  # short, for the instructor's summary: "forgot optimizer.zero_grad()"
-    explain: str  # what the student reads first: "Your losses match what happens when ..."
-    hint: str  # what to do about it
-    source: str  # the variant's definition, then ``<stub> = <id>``
-    checks: tuple[str, ...]  # names of the checks it concerns
-
-    def shown(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "explain": self.explain, "hint": self.hint}
+__all__ = ["Mistake", "Results", "diagnose", "load_mistakes", "matches", "mistake"]
 
 
 @dataclass(frozen=True)
@@ -113,9 +100,6 @@ def load_mistakes(path: Path, suite: CheckSuite) -> tuple[Mistake, ...]:
             Mistake(p.func.__name__, p.stub, p.title, p.explain, p.hint, src + alias, tuple(names))
         )
     return tuple(out)
-
-
-Results = dict[str, dict[str, ProbeResult]]  # mistake id -> check name -> its probe's result
 
 
 async def run_mistakes(
@@ -182,66 +166,6 @@ async def mistake_results(
     results = await run_mistakes(assignment, suite, mistakes, seed_for, device=device, data=data)
     atomic_write(path, json.dumps({mid: dump_results(r) for mid, r in results.items()}))
     return results
-
-
-def matches(check: Check, mine: ProbeResult | None, got: ProbeResult) -> bool:
-    """Does the student's result equal this mistake's, by the check's own comparator? Cases:
-    every case the student returned must match (and at least one)."""
-    if (
-        mine is None
-        or mine.kind != ProbeKind.VALUE
-        or got.kind != ProbeKind.VALUE
-        or mine.failed_cases
-    ):
-        return False
-    if check.cases or got.failed_cases:
-        if not isinstance(mine.value, dict) or not isinstance(got.value, dict) or not got.value:
-            return False
-        return all(
-            k in mine.value and check.compare(mine.value[k], v, check.label).passed
-            for k, v in got.value.items()
-        )
-    return check.compare(mine.value, got.value, check.label).passed
-
-
-def diagnose(
-    checks: Sequence[Check],
-    tests: Sequence[CheckResult],
-    probes: dict[str, ProbeResult],
-    mistakes: tuple[Mistake, ...],
-    results: Results,
-) -> dict[str, Mistake]:
-    """The known mistake each failed check's result shows, by check name. A mistake's support
-    is +1 for each failed check it matches and -1 for each result of the submission that
-    contradicts it (hidden checks count too: they only rank, and reveal nothing). Only a
-    mistake with more support than contradiction is named (a coincidence on one check is not
-    a diagnosis), and where several match one check (an accuracy of 0.5 can come from two
-    slips), the best supported. Nothing is named on a check whose feedback is "none"."""
-    support = dict.fromkeys((m.id for m in mistakes), 0)
-    for c, t in zip(checks, tests, strict=True):
-        if t.outcome not in (Outcome.FAILED, Outcome.PASSED):
-            continue
-        for m in mistakes:
-            if c.name in m.checks:
-                same = matches(c, results.get(m.id, {}).get(c.name), probes[c.name])
-                if t.outcome is Outcome.FAILED:
-                    support[m.id] += 1 if same else -1
-                elif not same:  # passed where the mistake would not have
-                    support[m.id] -= 1
-    named = {}
-    for c, t in zip(checks, tests, strict=True):
-        if t.outcome is not Outcome.FAILED or c.feedback == "none":
-            continue
-        fits = [
-            m
-            for m in mistakes
-            if c.name in m.checks
-            and support[m.id] > 0
-            and matches(c, results.get(m.id, {}).get(c.name), probes[c.name])
-        ]
-        if fits:  # max keeps the first (file order) among equals
-            named[c.name] = max(fits, key=lambda m: support[m.id])
-    return named
 
 
 def verify_mistakes(

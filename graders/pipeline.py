@@ -13,12 +13,12 @@ import time
 from . import __version__, notebook
 from .checks import Check
 from .devices import device_info
+from .diagnose import name_mistakes
 from .discover import Submission
 from .errors import KernelHostLost, KernelStartError
 from .execute import Execution, Source, execute_submission
 from .kernel_results import ProbeKind, ProbeResult
 from .missing import why_missing
-from .mistakes import diagnose
 from .model import CellResult, CheckResult, Outcome, Report, Status, SubmissionInfo
 from .prepare import Prepared, Settings, prepare
 from .reference import library_versions
@@ -137,12 +137,7 @@ def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckR
         for c in p.suite.checks
     ]
     report.score = sum(t.score for t in report.tests)
-    named = diagnose(p.suite.checks, report.tests, ex.probes, p.mistakes, p.mistake_results)
-    for t in report.tests:  # never changes a score
-        known = named.get(t.name)
-        if known is not None:
-            t.mistake = known.shown()
-            t.message = f"{known.explain}: {known.hint}. Details: {t.message}"
+    name_mistakes(p.suite.checks, report.tests, ex.probes, p.mistakes, p.mistake_results)
     report.cells = [
         CellResult(c.index + 1, c.status, c.error, c.output, c.duration) for c in ex.cells
     ]

@@ -24,7 +24,7 @@ from .model import Event, EventKind, Report
 from .plots import histogram, line_plot, parabola_plot
 
 _env = jinja2.Environment(
-    loader=jinja2.PackageLoader("graders", "templates"),
+    loader=jinja2.PackageLoader(__package__ or "graders", "templates"),  # a copy may be elsewhere
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,

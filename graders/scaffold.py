@@ -16,6 +16,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from .errors import UsageError
+from .selfcheck_cells import add_check_cells
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -168,12 +169,15 @@ def template(name: str, title: str, classes: bool = False) -> nbformat.NotebookN
     cells = [
         new_markdown_cell(
             f"# {title}\n\nFill in everything that raises `NotImplementedError`. "
-            "Check your work with `grader check <this notebook>`."
+            "Run the `check(...)` cell after each exercise to check your work here, or "
+            "`grader check <this notebook>` in a terminal."
         ),
         new_code_cell("import numpy as np"),
         *problem,
     ]
-    return template_notebook(cells, name)
+    nb = template_notebook(cells, name)
+    add_check_cells(nb, ["Scaler" if classes else "mse"], name)
+    return nb
 
 
 def new_assignment(

@@ -1,0 +1,74 @@
+"""The student bundle's files read back as data: public checks, their expected results, the
+known mistakes' results, the template's signatures (:mod:`graders.bundle` writes them).
+
+Light on purpose: ``grader check`` reads them from ``dist/NAME/``, and the in-notebook check
+(:mod:`graders.selfcheck`) from the package ``grader build`` makes, in the student's kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .checks import Check, CheckSuite, Visibility
+from .codec import decode
+from .compare import AllClose, Comparator, Exact, Within
+from .diagnose import Mistake, Results
+from .errors import AssignmentError
+from .kernel_results import ProbeKind, ProbeResult
+
+CHECKS_FILE = "checks.json"
+EXPECTED_FILE = "expected.json"
+MISTAKES_FILE = "mistakes.json"  # known mistakes' results on the public checks (no code)
+SIGNATURES_FILE = "signatures.json"  # the template's stub signatures, for call errors
+_COMPARATORS: dict[str, type[Any]] = {"allclose": AllClose, "exact": Exact, "within": Within}
+
+
+def compare_spec(c: Comparator, where: str) -> dict[str, Any]:
+    for name, cls in _COMPARATORS.items():
+        if type(c) is cls:
+            return {"type": name, **asdict(c)}  # type: ignore[call-overload]
+    raise AssignmentError(f"{where}: a custom comparator cannot go into a student bundle")
+
+
+def compare_from(spec: dict[str, Any]) -> Comparator:
+    spec = dict(spec)
+    cls = _COMPARATORS[spec.pop("type")]
+    return cls(**spec)  # type: ignore[no-any-return]
+
+
+def checks_from(raw: list[dict[str, Any]], where: Path) -> tuple[CheckSuite, dict[str, int]]:
+    """The public checks of checks.json, in file order, and each one's seed."""
+    checks = []
+    seeds = {}
+    for order, c in enumerate(raw):
+        checks.append(
+            Check(
+                name=c["name"], stub=c["stub"], description=c["description"],
+                func_name=c["func_name"], source=c["source"], points=float(c["points"]),
+                visibility=Visibility.PUBLIC, compare=compare_from(c["compare"]),
+                label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
+                plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
+                depends=tuple(c.get("depends", ())), plot_caption=c.get("plot_caption"),
+                hint=c.get("hint", ""),
+            )
+        )  # fmt: skip
+        seeds[c["name"]] = int(c["seed"])
+    return CheckSuite(tuple(checks), where), seeds
+
+
+def expected_from(raw: dict[str, str]) -> dict[str, ProbeResult]:
+    return {name: ProbeResult(ProbeKind.VALUE, value=decode(text)) for name, text in raw.items()}
+
+
+def mistakes_from(raw: list[dict[str, Any]]) -> tuple[tuple[Mistake, ...], Results]:
+    mistakes = tuple(
+        Mistake(m["id"], m["stub"], m["title"], m["explain"], m["hint"], "", tuple(m["results"]))
+        for m in raw
+    )
+    results = {
+        m["id"]: {n: ProbeResult(ProbeKind.VALUE, value=decode(v)) for n, v in m["results"].items()}
+        for m in raw
+    }
+    return mistakes, results
