@@ -57,13 +57,16 @@ def diagnose(
     probes: dict[str, ProbeResult],
     mistakes: tuple[Mistake, ...],
     results: Results,
+    break_ties: bool = True,
 ) -> dict[str, Mistake]:
     """The known mistake each failed check's result shows, by check name. A mistake's support
     is +1 for each failed check it matches and -1 for each result of the submission that
     contradicts it (hidden checks count too: they only rank, and reveal nothing). Only a
     mistake with more support than contradiction is named (a coincidence on one check is not
     a diagnosis), and where several match one check (an accuracy of 0.5 can come from two
-    slips), the best supported. Nothing is named on a check whose feedback is "none"."""
+    slips), the best supported; the first in file order among equals, or none where
+    ``break_ties`` is False (the in-notebook check, which sees the public checks only, does
+    not guess). Nothing is named on a check whose feedback is "none"."""
     support = dict.fromkeys((m.id for m in mistakes), 0)
     for c, t in zip(checks, tests, strict=True):
         if t.outcome not in (Outcome.FAILED, Outcome.PASSED):
@@ -86,6 +89,9 @@ def diagnose(
             and support[m.id] > 0
             and matches(c, results.get(m.id, {}).get(c.name), probes[c.name])
         ]
+        best = max((support[m.id] for m in fits), default=0)
+        if not break_ties and sum(support[m.id] == best for m in fits) > 1:
+            continue  # evidence that cannot tell them apart names none
         if fits:  # max keeps the first (file order) among equals
             named[c.name] = max(fits, key=lambda m: support[m.id])
     return named
@@ -97,10 +103,11 @@ def name_mistakes(
     probes: dict[str, ProbeResult],
     mistakes: tuple[Mistake, ...],
     results: Results,
+    break_ties: bool = True,
 ) -> None:
     """Put each named mistake on its check's verdict: first in what the student reads, then
     the details. Never changes a score. (Grading and the in-notebook check both do this.)"""
-    named = diagnose(checks, tests, probes, mistakes, results)
+    named = diagnose(checks, tests, probes, mistakes, results, break_ties)
     for t in tests:
         known = named.get(t.name)
         if known is not None:

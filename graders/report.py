@@ -83,7 +83,9 @@ def to_gradescope(report: Report) -> dict[str, Any]:
     }
 
 
-def render_feedback(report: Report) -> str:
+def render_feedback(report: Report, diagnosis: str = "Likely mistake") -> str:
+    """feedback.html. ``diagnosis``: the words before a named mistake (the in-notebook check,
+    which sees the public checks only, says "Possible mistake")."""
     groups: dict[str, list[Any]] = {}
     plots: dict[str, Any] = {}
     for t in report.tests:
@@ -97,8 +99,9 @@ def render_feedback(report: Report) -> str:
     lost = {t.stub for t in to_fix}
     groups = dict(sorted(groups.items(), key=lambda kv: kv[0] not in lost))
     return _env.get_template("feedback.html.j2").render(
-        r=report, groups=groups, failing_cells=failing_cells, plots=plots, to_fix=to_fix
-    )
+        r=report, groups=groups, failing_cells=failing_cells, plots=plots, to_fix=to_fix,
+        diagnosis=diagnosis,
+    )  # fmt: skip
 
 
 # The kernel died or hung during the run: the summary lists these submissions.

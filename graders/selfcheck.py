@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
 META_FILE = "assignment.json"  # name, title, version, stubs, check_timeout, allow_cuda
 STOPPED = "you stopped the checks"
+DIAGNOSIS = "Possible mistake"  # a guess from the public checks; grading sees hidden ones too
 PUBLIC_NOTE = "These are the public checks only; grading adds hidden ones."
 
 
@@ -209,7 +210,7 @@ class CheckRun:
         return self.report.to_dict()
 
     def _repr_html_(self) -> str:
-        page = html.escape(render_feedback(self.report), quote=True)
+        page = html.escape(render_feedback(self.report, DIAGNOSIS), quote=True)
         # A frame of its own: the page's styles stay off the notebook's. Grown to its content
         # where the front end runs the handler; scrolls at 32rem where it does not.
         return (
@@ -290,7 +291,8 @@ class SelfCheck:
             probes[c.name] = got
             tests.append(evaluate(c, b.expected.get(c.name), got, b.signatures.get(c.stub, "")))
             passed[c.name] = tests[-1].outcome is Outcome.PASSED
-        name_mistakes(checks, tests, probes, b.mistakes, b.mistake_results)
+        # public evidence only: where it cannot tell two mistakes apart, none is named
+        name_mistakes(checks, tests, probes, b.mistakes, b.mistake_results, break_ties=False)
         return CheckRun(self._report(tests, time.monotonic() - start, stopped), stopped, probes)
 
     def _report(self, tests: list[CheckResult], took: float, stopped: bool) -> Report:

@@ -29,8 +29,8 @@ def setup_source(assignment_name: str) -> str:
         "# Self-check: run this cell once, then each check(...) cell after an exercise.\n"
         f"# It needs the file {pkg}-*.whl from your instructor beside this notebook (in Colab:\n"
         f"# Files panel, Upload), or `%pip install` of that file or of its web address.\n"
-        "import glob, sys\n\n"
-        f'sys.path[:0] = sorted(glob.glob("{pkg}-*.whl"))[-1:]\n'
+        "import glob, os, sys\n\n"
+        f'sys.path[:0] = [os.path.abspath(f) for f in sorted(glob.glob("{pkg}-*.whl"))[-1:]]\n'
         "try:\n"
         f"    from {pkg} import check\n"
         "except ImportError as _err:  # no self-check file here (nor in grading): say so\n\n"

@@ -217,6 +217,15 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     yield GradedRun(home, cache, out, proc, reports)
 
 
+@pytest.fixture(scope="session")
+def student_bundle(home: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``grader build intro_ann``: the student bundle, with the self-check wheel."""
+    out = tmp_path_factory.mktemp("dist")
+    proc = run_grader(["build", "intro_ann", "--out", str(out)], home, cache)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out / "intro_ann"
+
+
 @dataclass
 class NumpyReviewRun:
     home: Path

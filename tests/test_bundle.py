@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,18 +20,20 @@ EXAMPLES = ROOT / "examples" / "submissions"
 
 
 @pytest.fixture(scope="module")
-def bundle(home: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    proc = run_grader(["build", "intro_ann", "--out", str(out)], home, cache)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out / "intro_ann"
+def bundle(student_bundle: Path) -> Path:
+    return student_bundle
 
 
 def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -> None:
+    wheel = "intro_ann_check-1.0.0-py3-none-any.whl"
     assert sorted(p.name for p in bundle.iterdir()) == [
-        "assignment.toml", "checks.json", "expected.json", "mistakes.json", "template.ipynb",
+        "assignment.json", "assignment.toml", "checks.json", "expected.json", wheel,
+        "mistakes.json", "signatures.json", "template.ipynb",
     ]  # fmt: skip
-    text = "\n".join(p.read_text() for p in bundle.iterdir())
+    texts = [p.read_text() for p in bundle.iterdir() if p.suffix != ".whl"]
+    with zipfile.ZipFile(bundle / wheel) as zf:  # the self-check file: every member
+        texts += [zf.read(n).decode() for n in zf.namelist()]
+    text = "\n".join(texts)
     solution = (home / "reference" / "intro_ann" / "solution.py").read_text()
     for line in solution.splitlines():  # the reference's code
         line = line.strip()
@@ -73,8 +78,8 @@ def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
     shutil.copy(EXAMPLES / "carol_typical_bugs.ipynb", nb)
     proc = run_grader(["check", str(nb), "--out", str(tmp_path / "fb")], student, tmp_path / "c")
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    # exact on any CPU: an accuracy is a count over 4 samples (3/4, 2/4)
-    assert "accuracy: expected 0.75, got 0.5" in proc.stdout
+    # exact on any CPU: an accuracy is a count over 8 samples (7/8, 5/8)
+    assert "accuracy: expected 0.875, got 0.625" in proc.stdout
     assert "31/41" in proc.stdout
     hidden = checks_of(ROOT / "assignments" / "intro_ann")[True]
     assert hidden and not [n for n in hidden if n in proc.stdout]
@@ -84,3 +89,26 @@ def test_check_from_the_bundle_alone(bundle: Path, tmp_path: Path) -> None:
                      "--out", str(tmp_path / "fb")], student, tmp_path / "c")  # fmt: skip
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert not (tmp_path / "c" / "reference").exists()  # nothing was computed from a reference
+
+
+def test_the_self_check_file_is_a_wheel_pip_installs(bundle: Path, tmp_path: Path) -> None:
+    """`%pip install intro_ann_check-....whl` (offline here: numpy and jinja2 are present),
+    then the package imports and checks without the harness."""
+    [wheel] = bundle.glob("*.whl")
+    target = tmp_path / "site"
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps"]
+    proc = subprocess.run(
+        [*pip, "--target", str(target), str(wheel)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (target / "intro_ann_check" / "_graders" / "selfcheck.py").is_file()
+    code = (
+        "import sys; sys.modules['graders'] = None\n"
+        f"sys.path.insert(0, {str(target)!r})\n"
+        "from intro_ann_check import check\n"
+        "def accuracy(probs, y, threshold=0.5):\n    return 0.0\n"
+        "print(repr(check('accuracy')))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "FAIL accuracy" in run.stdout and "got 0" in run.stdout

@@ -111,7 +111,7 @@ def test_accuracy_threshold_slip_fails(graded: GradedRun) -> None:
         assert all(t["outcome"] == "failed" for t in graded.by_stub(sub, "accuracy")), sub
     t = graded.by_stub("carol", "accuracy")[0]
     # exact on any CPU: an accuracy is a count over 4 samples (3/4, 2/4)
-    assert t["output"].endswith(". Details: accuracy: expected 0.75, got 0.5")
+    assert t["output"].endswith(". Details: accuracy: expected 0.875, got 0.625")
 
 
 def test_equivalent_variants_pass(graded: GradedRun) -> None:
