@@ -257,8 +257,24 @@ async def _verify(args: argparse.Namespace) -> int:
         print(f"  known mistakes: {len(p.mistakes)} ({', '.join(m.id for m in p.mistakes)})")
     for msg in problems:
         print(f"  PROBLEM: {msg}")
+    if (args.mutants or args.mutants_json) and not problems:
+        await _verify_mutants(p, args.mutants_json)
     print("verify: ok" if not problems else f"verify: {len(problems)} problem(s)")
     return ExitCode.OK if not problems else ExitCode.USAGE
+
+
+async def _verify_mutants(p: Prepared, json_path: Path | None) -> None:
+    """``verify --mutants``: how many one-change variants of the reference the checks catch."""
+    from . import mutants
+
+    source = p.assignment.reference_submission().read_text(encoding="utf-8")
+    made = mutants.make_mutants(source, p.assignment.stubs)
+    s = mutants.summary(await mutants.run_mutants(p, made))
+    mutants.print_summary(
+        s, lambda stub: [c.name for c in p.suite.checks if c.stub.split(".")[0] == stub]
+    )
+    if json_path is not None:
+        mutants.write_json(json_path, s)
 
 
 async def _build(args: argparse.Namespace) -> int:

@@ -127,6 +127,15 @@ def _check(sub: Any) -> None:
 def _others(sub: Any) -> None:
     v = sub.add_parser("verify", help="check an assignment: reference 100, template 0")
     v.add_argument("assignment")
+    v.add_argument(
+        "--mutants", action="store_true",
+        help="also grade mutants of the reference (one small change each) and list those the "
+        "checks do not catch",
+    )  # fmt: skip
+    v.add_argument(
+        "--mutants-json", type=Path, default=None, metavar="PATH",
+        help="write the mutation summary here as JSON (for CI)",
+    )  # fmt: skip
     _common(v)
 
     b = sub.add_parser("build", help="write the student bundle (public checks, no secrets)")

@@ -6,7 +6,7 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .kernel_results import CellStatus
+from .kernel_results import CellStatus, ProbeResult
 
 # 1.1: submission ids keep non-ASCII letters; a case of a check may say its outcome
 # 1.2: event_kinds, the kind of each event (readers match kinds, never the wording)
@@ -172,6 +172,9 @@ class Report:
     # Not in report.json: why the kernel could not start (the machine's fault, not the
     # student's); "" when it started. The run stops when the first kernels all fail.
     start_error: str = field(default="", compare=False)
+    # Not in report.json: each check's raw probe result (``grader verify --mutants`` compares
+    # them with the reference's).
+    probes: dict[str, ProbeResult] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def all_passed(self) -> bool:

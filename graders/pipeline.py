@@ -138,6 +138,7 @@ def _fill(p: Prepared, report: Report, ex: Execution, verdicts: dict[str, CheckR
     ]
     report.score = sum(t.score for t in report.tests)
     name_mistakes(p.suite.checks, report.tests, ex.probes, p.mistakes, p.mistake_results)
+    report.probes = dict(ex.probes)
     report.cells = [
         CellResult(c.index + 1, c.status, c.error, c.output, c.duration) for c in ex.cells
     ]
