@@ -259,6 +259,8 @@ async def _verify(args: argparse.Namespace) -> int:
         print(f"  PROBLEM: {msg}")
     if (args.mutants or args.mutants_json) and not problems:
         await _verify_mutants(p, args.mutants_json)
+    elif args.mutants or args.mutants_json:
+        print("  mutants: not run; fix the problems above first")
     print("verify: ok" if not problems else f"verify: {len(problems)} problem(s)")
     return ExitCode.OK if not problems else ExitCode.USAGE
 
