@@ -217,6 +217,19 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
     yield GradedRun(home, cache, out, proc, reports)
 
 
+def bundle_text(folder: Path) -> str:
+    """Everything a student bundle holds, as text: its files and each member of its
+    self-check wheel (for scans for what must not be there)."""
+    texts = []
+    for p in sorted(folder.iterdir()):
+        if p.suffix == ".whl":
+            with zipfile.ZipFile(p) as zf:
+                texts += [zf.read(n).decode() for n in zf.namelist()]
+        elif p.is_file():
+            texts.append(p.read_text())
+    return "\n".join(texts)
+
+
 @pytest.fixture(scope="session")
 def student_bundle(home: Path, cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``grader build intro_ann``: the student bundle, with the self-check wheel."""

@@ -7,13 +7,12 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from graders.codec import decode
-from tests.conftest import ROOT, checks_of, run_grader
+from tests.conftest import ROOT, bundle_text, checks_of, run_grader
 
 pytestmark = pytest.mark.kernel
 EXAMPLES = ROOT / "examples" / "submissions"
@@ -30,10 +29,7 @@ def test_bundle_contains_nothing_secret(bundle: Path, home: Path, cache: Path) -
         "assignment.json", "assignment.toml", "checks.json", "expected.json", wheel,
         "mistakes.json", "signatures.json", "template.ipynb",
     ]  # fmt: skip
-    texts = [p.read_text() for p in bundle.iterdir() if p.suffix != ".whl"]
-    with zipfile.ZipFile(bundle / wheel) as zf:  # the self-check file: every member
-        texts += [zf.read(n).decode() for n in zf.namelist()]
-    text = "\n".join(texts)
+    text = bundle_text(bundle)  # the self-check wheel's members too
     solution = (home / "reference" / "intro_ann" / "solution.py").read_text()
     for line in solution.splitlines():  # the reference's code
         line = line.strip()
