@@ -272,9 +272,7 @@ async def _verify_mutants(p: Prepared, json_path: Path | None) -> None:
     source = p.assignment.reference_submission().read_text(encoding="utf-8")
     made = mutants.make_mutants(source, p.assignment.stubs)
     s = mutants.summary(await mutants.run_mutants(p, made))
-    mutants.print_summary(
-        s, lambda stub: [c.name for c in p.suite.checks if c.stub.split(".")[0] == stub]
-    )
+    mutants.print_summary(s, lambda stub: [c.name for c in mutants.stub_checks(p, stub)])
     if json_path is not None:
         mutants.write_json(json_path, s)
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .checks import Check
 from .codec import encode
 from .discover import load_file
 from .kernel_results import ProbeKind
@@ -47,7 +48,7 @@ _DROP_CALLS = {
 @dataclass(frozen=True)
 class Mutant:
     id: str
-    stub: str  # the top-level function or class it changes
+    stub: str  # the stub it changes: a function, a class, or a class's method
     line: int
     operator: str
     before: str  # the line as the reference has it
@@ -144,17 +145,30 @@ def _statement(node: ast.AST, parents: Parents) -> ast.AST:
     return node
 
 
+def _definitions(tree: ast.Module, stubs: tuple[str, ...]) -> Iterator[tuple[str, ast.AST]]:
+    """Each stub's definition: a top-level function or class, or one method of a class
+    (``"FashionCSV.__getitem__"``: the rest of the class is the template's, not the stub)."""
+    tops = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for stub in stubs:
+        name, _, method = stub.partition(".")
+        top = tops.get(name)
+        if top is not None and not method:
+            yield stub, top
+        elif isinstance(top, ast.ClassDef):
+            yield from (
+                (stub, n) for n in top.body if isinstance(n, ast.FunctionDef) and n.name == method
+            )
+
+
 def make_mutants(source: str, stubs: tuple[str, ...]) -> list[Mutant]:
     """Every single-change mutant inside the stubs' top-level definitions, without repeats
     (two changes that give the same program are one mutant)."""
     tree = ast.parse(source)
-    names = {s.split(".")[0] for s in stubs}
     owner: dict[int, str] = {}
-    for top in tree.body:
-        if isinstance(top, (ast.FunctionDef, ast.ClassDef)) and top.name in names:
-            for node in ast.walk(top):
-                if node is not top and not isinstance(node, ast.arguments):
-                    owner[id(node)] = top.name
+    for stub, defn in _definitions(tree, stubs):
+        for node in ast.walk(defn):
+            if node is not defn and not isinstance(node, ast.arguments):
+                owner[id(node)] = stub
     lines = source.splitlines()
     seen = {ast.unparse(tree)}
     out: list[Mutant] = []
@@ -191,12 +205,17 @@ class MutantResult:
     lost: list[str]  # the checks that killed it
 
 
+def stub_checks(p: Prepared, stub: str) -> list[Check]:
+    """The checks of a stub (a class's include its methods' checks)."""
+    return [c for c in p.suite.checks if stub in (c.stub, c.stub.split(".")[0])]
+
+
 def _judge(p: Prepared, m: Mutant, report: Report) -> MutantResult:
     lost = [t.name for t in report.tests if t.score < t.max_score]
     killed = report.status is not Status.GRADED or bool(lost)
     identical = False
     if not killed:
-        mine = [c for c in p.suite.checks if c.stub.split(".")[0] == m.stub]
+        mine = stub_checks(p, m.stub)
         identical = all(
             (got := report.probes.get(c.name)) is not None
             and (ref := p.reference.get(c.name)) is not None

@@ -55,3 +55,13 @@ def test_a_planted_gap_in_the_checks_is_reported_with_its_line(tmp_path: Path) -
     )
     # what the checks do catch is not among the survivors
     assert not {(10, "operator"), (10, "dropped .ravel()")} & set(by_line)
+
+
+def test_a_method_stub_mutates_that_method_only() -> None:
+    source = (
+        "class Data:\n    def __init__(self, n):\n        self.n = n + 1\n\n"
+        "    def __getitem__(self, i):\n        return i * 2\n"
+    )
+    made = make_mutants(source, ("Data.__getitem__",))
+    assert made and {m.line for m in made} == {6}  # __init__ is the template's: left alone
+    assert {m.stub for m in made} == {"Data.__getitem__"}
