@@ -233,6 +233,19 @@ class CheckRun:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Notice:
+    """What ``check(...)`` shows instead of results when it was called wrongly."""
+
+    text: str
+
+    def _repr_html_(self) -> str:
+        return f'<p style="color:#b91c1c"><strong>check:</strong> {html.escape(self.text)}</p>'
+
+    def __repr__(self) -> str:
+        return f"check: {self.text}"
+
+
 class SelfCheck:
     """``check(*names)``: the public checks of the stubs (or checks) named, all without a
     name, run on the caller's globals (a notebook's namespace)."""
@@ -240,8 +253,12 @@ class SelfCheck:
     def __init__(self, bundle: Bundle) -> None:
         self.bundle = bundle
 
-    def __call__(self, *names: str) -> CheckRun:
+    def __call__(self, *names: str) -> CheckRun | Notice:
         ns = sys._getframe(1).f_globals  # the notebook's (or script's) namespace
+        try:
+            self.select(names)
+        except ValueError as exc:  # a typo in a cell: say so, without a traceback of ours
+            return Notice(str(exc))
         return self.run(ns, names)
 
     def select(self, names: tuple[str, ...]) -> list[Check]:

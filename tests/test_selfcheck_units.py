@@ -17,7 +17,7 @@ import pytest
 from graders.bundle_data import CHECKS_FILE, EXPECTED_FILE, MISTAKES_FILE, SIGNATURES_FILE
 from graders.codec import encode
 from graders.model import Outcome
-from graders.selfcheck import META_FILE, STOPPED, SelfCheck, from_folder
+from graders.selfcheck import META_FILE, STOPPED, CheckRun, Notice, SelfCheck, from_folder
 
 PROBES = {
     "double": "def p(student, ctx):\n    return student.double(21)\n",
@@ -142,6 +142,10 @@ def test_check_reads_the_callers_globals(check: SelfCheck) -> None:
     global double, noisy
     double, noisy = (lambda x: 2 * x), (lambda r: r + 1)
     try:
-        assert check("double").all_passed
+        run = check("double")
+        assert isinstance(run, CheckRun) and run.all_passed
+        typo = check("dubble")  # shown in the cell, not raised: no traceback of ours
+        assert isinstance(typo, Notice) and "this assignment has: double, noisy" in repr(typo)
+        assert "dubble" in typo._repr_html_()
     finally:
         del double, noisy
