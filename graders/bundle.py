@@ -22,19 +22,19 @@ from .assignment import Assignment
 from .bundle_data import (
     CHECKS_FILE,
     EXPECTED_FILE,
+    META_FILE,
     MISTAKES_FILE,
     SIGNATURES_FILE,
     checks_from,
     compare_spec,
     expected_from,
     mistakes_from,
-)  # fmt: skip
+)
 from .checks import Check, CheckSuite
 from .codec import encode
 from .diagnose import Mistake, Results
 from .errors import AssignmentError
 from .kernel_results import ProbeKind, ProbeResult
-from .selfcheck import META_FILE
 from .selfcheck_cells import add_check_cells
 from .student_package import write_wheel
 

@@ -39,12 +39,13 @@ from . import __version__, runtime
 from .bundle_data import (
     CHECKS_FILE,
     EXPECTED_FILE,
+    META_FILE,
     MISTAKES_FILE,
     SIGNATURES_FILE,
     checks_from,
     expected_from,
     mistakes_from,
-)  # fmt: skip
+)
 from .checks import Check, CheckSuite
 from .diagnose import Mistake, Results, name_mistakes
 from .kernel_results import ProbeKind, ProbeResult, decode_payload, needs_first
@@ -55,7 +56,6 @@ from .score import evaluate, summary_line
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-META_FILE = "assignment.json"  # name, title, version, stubs, check_timeout, allow_cuda
 STOPPED = "you stopped the checks"
 DIAGNOSIS = "Possible mistake"  # a guess from the public checks; grading sees hidden ones too
 PUBLIC_NOTE = "These are the public checks only; grading adds hidden ones."

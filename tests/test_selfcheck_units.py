@@ -14,10 +14,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graders.bundle_data import CHECKS_FILE, EXPECTED_FILE, MISTAKES_FILE, SIGNATURES_FILE
+from graders.bundle_data import (
+    CHECKS_FILE,
+    EXPECTED_FILE,
+    META_FILE,
+    MISTAKES_FILE,
+    SIGNATURES_FILE,
+)
 from graders.codec import encode
 from graders.model import Outcome
-from graders.selfcheck import META_FILE, STOPPED, CheckRun, Notice, SelfCheck, from_folder
+from graders.selfcheck import STOPPED, CheckRun, Notice, SelfCheck, from_folder
 
 PROBES = {
     "double": "def p(student, ctx):\n    return student.double(21)\n",
