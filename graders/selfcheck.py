@@ -94,12 +94,12 @@ class _Limit:
     def __init__(self, seconds: float) -> None:
         self.seconds = max(seconds, 0.001)
         self.fired = False
-        self._old: Any = None
+        self._old: Any = None  # the SIGALRM handler put back on exit, where we set ours
         self._timer: threading.Timer | None = None
 
     def __enter__(self) -> _Limit:
         if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGALRM, self._alarm)
+            self._old = signal.signal(signal.SIGALRM, self._alarm) or signal.SIG_DFL
             signal.setitimer(signal.ITIMER_REAL, self.seconds)
         else:  # Windows, or not the main thread: interrupt the main thread from a timer
             self._timer = threading.Timer(self.seconds, self._interrupt)
@@ -120,9 +120,9 @@ class _Limit:
     def __exit__(self, *exc: object) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        elif self._old is not None or hasattr(signal, "setitimer"):
+        else:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._old if self._old is not None else signal.SIG_DFL)
+            signal.signal(signal.SIGALRM, self._old)
 
 
 @contextlib.contextmanager
@@ -287,7 +287,8 @@ class SelfCheck:
         b = self.bundle
         start = time.monotonic()
         checks = self.select(tuple(names))
-        ctx_base = {"device": _device(b.meta), "params": {"files": {}}}
+        device = _device(b.meta)
+        ctx_base = {"device": device, "params": {"files": {}}}
         tests: list[CheckResult] = []
         probes: dict[str, ProbeResult] = {}
         passed: dict[str, bool] = {}
@@ -310,9 +311,10 @@ class SelfCheck:
             passed[c.name] = tests[-1].outcome is Outcome.PASSED
         # public evidence only: where it cannot tell two mistakes apart, none is named
         name_mistakes(checks, tests, probes, b.mistakes, b.mistake_results, break_ties=False)
-        return CheckRun(self._report(tests, time.monotonic() - start, stopped), stopped, probes)
+        took = time.monotonic() - start
+        return CheckRun(self._report(tests, took, stopped, device), stopped, probes)
 
-    def _report(self, tests: list[CheckResult], took: float, stopped: bool) -> Report:
+    def _report(self, tests: list[CheckResult], took: float, stopped: bool, device: str) -> Report:
         meta = self.bundle.meta
         score = sum(t.score for t in tests)
         top = sum(t.max_score for t in tests)
@@ -325,7 +327,7 @@ class SelfCheck:
             assignment={k: str(meta[k]) for k in ("name", "title", "version")},
             harness={"name": "graders", "version": __version__},
             status=Status.GRADED, score=score, max_score=top, tests=tests, execution_time=took,
-            output=output, device={"name": _device(meta)}, sandbox="none: your own kernel",
+            output=output, device={"name": device}, sandbox="none: your own kernel",
         )  # fmt: skip
 
 

@@ -12,12 +12,12 @@ notebook's metadata, which Colab cannot reach.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 
 import nbformat
 from nbformat.v4 import new_code_cell
 
+from .missing import defines
 from .student_package import package_name
 
 TAG = "self-check"
@@ -43,18 +43,6 @@ def check_source(names: Sequence[str]) -> str:
     return "check(" + ", ".join(f'"{n}"' for n in names) + ")"
 
 
-def _defined(source: str) -> set[str]:
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):  # magics, or not Python
-        return set()
-    return {
-        n.name
-        for n in tree.body
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    }
-
-
 def _cell(source: str) -> nbformat.NotebookNode:
     cell = new_code_cell(source)
     cell.metadata["tags"] = [TAG]
@@ -70,8 +58,9 @@ def add_check_cells(nb: nbformat.NotebookNode, stubs: Sequence[str], assignment:
     last: dict[str, int] = {}
     for i, c in enumerate(nb.cells):
         if c.cell_type == "code":
-            for name in _defined(c.source) & set(names):
-                last[name] = i
+            for name in names:
+                if defines(c.source, name):
+                    last[name] = i
     after: dict[int, list[str]] = {}
     for name in names:
         if name in last:
