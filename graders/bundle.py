@@ -60,7 +60,7 @@ def write_bundle(
         r = reference[c.name]
         if r.kind != ProbeKind.VALUE:
             raise AssignmentError(f"the reference fails {c.name!r}; run grader verify")
-        expected[c.name] = encode(r.value)
+        expected[c.name] = {"value": encode(r.value), "type": r.vtype}
     (dest / EXPECTED_FILE).write_text(json.dumps(expected))
     _write_mistakes(dest, {c.name for c in public}, mistakes, mistake_results or {})
     sigs = notebook.signatures(assignment.template.read_bytes(), assignment.stubs)
@@ -107,6 +107,7 @@ def _public_check(c: Check, seed: int, public: set[str]) -> dict[str, Any]:
         "source": c.source, "points": c.points, "label": c.label, "cases": c.cases,
         "timeout": c.timeout, "plot": c.plot, "plot_key": c.plot_key, "seed": seed,
         "feedback": c.feedback, "plot_caption": c.plot_caption, "hint": c.hint,
+        "types": c.types.value,
         # A hidden prerequisite is not in the bundle: the check runs without it.
         "depends": [d for d in c.depends if d in public],
         "compare": compare_spec(c.compare, c.name),

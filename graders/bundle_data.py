@@ -17,6 +17,7 @@ from .compare import AllClose, Comparator, Exact, Within
 from .diagnose import Mistake, Results
 from .errors import AssignmentError
 from .kernel_results import ProbeKind, ProbeResult
+from .typenote import TypePolicy
 
 CHECKS_FILE = "checks.json"
 EXPECTED_FILE = "expected.json"
@@ -52,15 +53,23 @@ def checks_from(raw: list[dict[str, Any]], where: Path) -> tuple[CheckSuite, dic
                 label=c["label"], cases=c["cases"], timeout=c["timeout"], order=order,
                 plot=c["plot"], plot_key=c["plot_key"], feedback=c.get("feedback", "full"),
                 depends=tuple(c.get("depends", ())), plot_caption=c.get("plot_caption"),
-                hint=c.get("hint", ""),
+                hint=c.get("hint", ""), types=TypePolicy(c.get("types", "note")),
             )
         )  # fmt: skip
         seeds[c["name"]] = int(c["seed"])
     return CheckSuite(tuple(checks), where), seeds
 
 
-def expected_from(raw: dict[str, str]) -> dict[str, ProbeResult]:
-    return {name: ProbeResult(ProbeKind.VALUE, value=decode(text)) for name, text in raw.items()}
+def expected_from(raw: dict[str, Any]) -> dict[str, ProbeResult]:
+    """expected.json: each public check's encoded value and its type (typenote.py); a bundle
+    built before type notes has the encoded value alone."""
+    out = {}
+    for name, entry in raw.items():
+        text, vtype = (
+            (entry["value"], entry.get("type")) if isinstance(entry, dict) else (entry, None)
+        )
+        out[name] = ProbeResult(ProbeKind.VALUE, value=decode(text), vtype=vtype)
+    return out
 
 
 def mistakes_from(raw: list[dict[str, Any]]) -> tuple[tuple[Mistake, ...], Results]:

@@ -35,6 +35,7 @@ from typing import Any
 
 from .compare import AllClose, Comparator
 from .errors import AssignmentError
+from .typenote import TypePolicy
 
 
 class Visibility(enum.Enum):
@@ -75,6 +76,7 @@ class Check:
     hint: str = ""  # the instructor's advice, shown when the check fails
     # hidden_data/ files the probe reads with ctx.hidden_file(name): (name, base64) pairs
     files: tuple[tuple[str, str], ...] = ()
+    types: TypePolicy = TypePolicy.NOTE  # a right value of another type: see typenote.py
 
     @property
     def hidden(self) -> bool:
@@ -104,6 +106,7 @@ class _Pending:
     plot_caption: str | None = None
     hint: str = ""
     files: tuple[str, ...] = ()
+    types: TypePolicy = TypePolicy.NOTE
 
     def __call__(self, student: Any, ctx: Any) -> Any:
         """Run the probe here, e.g. in a unit test with a stand-in student and context."""
@@ -130,6 +133,7 @@ def check(
     hint: str = "",
     depends: Sequence[Any] = (),
     files: Sequence[str] = (),
+    types: str = "note",
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check of ``stub`` worth ``points``. ``cases=True``: the probe returns
     ``{case name: value}`` (or calls ``ctx.case``) and each case earns an equal share of the
@@ -140,7 +144,10 @@ def check(
     skipped and says which to fix first. ``label`` names the value in messages ("xs: expected
     ..."); with "" a dict result's fields are named alone ("losses[3]: ..." rather than
     "result['losses'][3]: ..."). ``files=["holdout.csv"]`` (hidden checks only): files of the
-    assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``."""
+    assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``.
+    ``types``: what a right value of another type than the reference's gets (a tensor for a
+    float, a bool array for ints): "note" (said, costs nothing; the default), "strict" (the
+    type is the lesson: it fails) or "ignore" (see graders/typenote.py)."""
     drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
@@ -149,6 +156,8 @@ def check(
     shown = feedback or ("message" if hidden else "full")
     if shown not in ("full", "message", "none"):
         raise AssignmentError(f"feedback must be 'full', 'message' or 'none', not {feedback!r}")
+    if types not in TypePolicy.__members__.values():
+        raise AssignmentError(f"types must be 'note', 'strict' or 'ignore', not {types!r}")
 
     def wrap(func: Callable[..., Any]) -> _Pending:
         return _Pending(
@@ -167,6 +176,7 @@ def check(
             plot_caption=drawn.caption if drawn else None,
             hint=hint.strip(),
             files=tuple(files),
+            types=TypePolicy(types),
         )
 
     return wrap
@@ -250,7 +260,7 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
                 compare=p.compare, label=p.label, cases=p.cases, timeout=p.timeout,
                 order=order, plot=p.plot, plot_key=p.plot_key, feedback=p.feedback,
                 depends=depends, plot_caption=p.plot_caption, hint=p.hint,
-                files=_hidden_files(p, path.parent / HIDDEN_DATA, where),
+                files=_hidden_files(p, path.parent / HIDDEN_DATA, where), types=p.types,
             )
         )  # fmt: skip
     if not checks:

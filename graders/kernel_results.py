@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from .codec import CodecError, decode
+from .typenote import clean_type
 
 PAYLOAD_MIME = "application/vnd.grader.probe+json"
 
@@ -53,6 +54,10 @@ class ProbeResult:
     output: str = ""
     duration: float = 0.0
     note: str = ""
+    # The value's type as the runtime described it (runtime.describe_type; checked with
+    # typenote.clean): tensors cross the wire as arrays, so the value alone cannot say.
+    # A probe that ran cases has {case: type}.
+    vtype: Any = None
     # A probe whose cases ran one by one (ctx.case): ``value`` maps the cases that returned to
     # their values; each case that raised is here instead (kind error | not_implemented).
     failed_cases: dict[str, ProbeResult] = field(default_factory=dict)
@@ -104,7 +109,7 @@ def _decode_result(raw: Any) -> ProbeResult:
             value = decode(json.dumps(raw.get("value")))
         except CodecError as exc:
             return ProbeResult(ProbeKind.INVALID, note=f"the result could not be read: {exc}")
-        return ProbeResult(ProbeKind.VALUE, value=value)
+        return ProbeResult(ProbeKind.VALUE, value=value, vtype=clean_type(raw.get("type")))
     if kind == "missing":
         return ProbeResult(ProbeKind.MISSING, note=str(raw.get("name", ""))[:100])
     if kind in ("error", "not_implemented"):
@@ -121,18 +126,20 @@ def _decode_cases(cases: Any) -> ProbeResult:
     if not isinstance(cases, dict) or not cases:
         return ProbeResult(ProbeKind.INVALID, note=INVALID)
     values: dict[str, Any] = {}
+    types: dict[str, Any] = {}
     failed: dict[str, ProbeResult] = {}
     for name, case in cases.items():
         r = _decode_result(case)
         if r.kind == ProbeKind.VALUE:
             values[str(name)] = r.value
+            types[str(name)] = r.vtype
         elif r.kind in (ProbeKind.ERROR, ProbeKind.NOT_IMPLEMENTED, ProbeKind.INVALID):
             failed[str(name)] = r
         else:  # the runtime sends a case only as value, error or not_implemented
             failed[str(name)] = ProbeResult(ProbeKind.INVALID, note=INVALID)
     if not values and all(f.kind == ProbeKind.NOT_IMPLEMENTED for f in failed.values()):
         return ProbeResult(ProbeKind.NOT_IMPLEMENTED, error=next(iter(failed.values())).error)
-    return ProbeResult(ProbeKind.VALUE, value=values, failed_cases=failed)
+    return ProbeResult(ProbeKind.VALUE, value=values, failed_cases=failed, vtype=types)
 
 
 def _clean_error(err: Any) -> dict[str, Any]:

@@ -81,6 +81,7 @@ def dump_results(results: dict[str, ProbeResult]) -> dict[str, Any]:
             "value": encode(r.value) if r.kind == ProbeKind.VALUE else None,
             "error": r.error,
             "note": r.note,
+            "type": r.vtype,
         }
         for name, r in results.items()
     }
@@ -92,7 +93,11 @@ def load_results(raw: dict[str, Any]) -> dict[str, ProbeResult]:
     for name, r in raw.items():
         value = decode(r["value"]) if r["kind"] == "value" else None
         out[name] = ProbeResult(
-            ProbeKind(r["kind"]), value=value, error=r.get("error"), note=r.get("note", "")
+            ProbeKind(r["kind"]),
+            value=value,
+            error=r.get("error"),
+            note=r.get("note", ""),
+            vtype=r.get("type"),
         )
     return out
 

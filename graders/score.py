@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from . import runtime
+from . import runtime, typenote
 from .checks import Check
 from .compare import Verdict, as_numeric, render_value
 from .kernel_results import ProbeKind, ProbeResult
 from .model import CaseResult, CheckResult, Outcome, PlotData
+from .typenote import TypeVerdict
 
 
 def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -> str:
@@ -103,15 +104,31 @@ def evaluate(
         return result(outcome, message, error=error)
     assert ref is not None
     if check.cases or got.failed_cases:
-        return _evaluate_cases(check, ref.value, got, result, signature)
+        return _evaluate_cases(check, ref, got, result, signature)
     verdict = check.compare(ref.value, got.value, check.label)
     shown: dict[str, Any] = {}
     if check.feedback == "full":  # hidden checks show values only when their author says so
         shown = {"expected": render_value(ref.value), "got": render_value(got.value)}
         shown["plot"] = _plot_data(check, ref.value, got.value)
     if verdict.passed:
-        return result(Outcome.PASSED, "Correct.", score=check.points, **shown)
+        typed = _types(check, ref.vtype, got.vtype)
+        if typed.fails:
+            return result(Outcome.FAILED, typed.text, **shown)
+        return result(Outcome.PASSED, _with(typed, "Correct."), score=check.points, **shown)
     return result(Outcome.FAILED, _student_text(check, verdict), **shown)
+
+
+def _types(check: Check, expected: Any, got: Any) -> TypeVerdict:
+    """The type notes on a right value (typenote.py); a check that shows nothing of a
+    failure shows none, but its failures count."""
+    typed = typenote.judge(check.types, expected, got, check.label)
+    if check.feedback == "none" and typed.text:
+        return TypeVerdict(typed.fails, "Wrong result on inputs that are not shown." * typed.fails)
+    return typed
+
+
+def _with(typed: TypeVerdict, text: str) -> str:
+    return f"{text} {typed.text}" if typed.text else text
 
 
 def _not_compared(
@@ -200,13 +217,14 @@ def _student_text(check: Check, verdict: Verdict) -> str:
 
 def _evaluate_cases(
     check: Check,
-    expected: Any,
+    ref: ProbeResult,
     probe: ProbeResult,
     result: Callable[..., CheckResult],
     signature: str,
 ) -> CheckResult:
     """Each case scored on its own: one that raised costs that case only."""
-    got = probe.value
+    expected, got = ref.value, probe.value
+    note = ""
     if not isinstance(expected, dict):
         return result(
             Outcome.ERROR, "The grader's expected result is malformed: tell your instructor."
@@ -215,29 +233,14 @@ def _evaluate_cases(
         return result(Outcome.ERROR, "This check's probe returned malformed data.")
     cases: list[CaseResult] = []
     failures: list[str] = []
-    first_error: dict[str, Any] | None = None
     for case, exp in expected.items():
-        entry = CaseResult(case, Outcome.PASSED)
-        raised = probe.failed_cases.get(case)
-        if raised is not None:
-            entry.outcome = _case_outcome(raised)
-            entry.message = failure_text(check, raised, signature)
-            first_error = first_error or (raised.error if raised.kind == ProbeKind.ERROR else None)
-        else:
-            verdict = (
-                check.compare(exp, got[case], check.label)
-                if case in got
-                else Verdict.fail("not run")
-            )
-            if not verdict.passed:
-                entry.outcome = Outcome.FAILED
-                entry.message = _student_text(check, verdict)
+        entry, typed = _case_entry(check, case, exp, ref, probe, signature)
+        note = note or typed
         if entry.message is not None:
             failures.append(f"{case}: {entry.message}")
-        if check.feedback == "full":
-            entry.expected = render_value(exp)
-            entry.got = render_value(got[case]) if case in got else "(no value)"
         cases.append(entry)
+    raised = [r.error for r in probe.failed_cases.values() if r.kind == ProbeKind.ERROR]
+    first_error = raised[0] if raised else None
     passed = len(cases) - len(failures)
     score = check.points * passed / len(cases) if cases else 0.0
     if not got and probe.failed_cases:  # every case raised: the outcome says so
@@ -252,11 +255,39 @@ def _evaluate_cases(
             return result(Outcome.FAILED, text, score=score)
         return result(Outcome.PASSED, f"Correct on all {len(cases)} cases.", score=score)
     if not failures:
-        return result(
-            Outcome.PASSED, f"Correct on all {len(cases)} cases.", score=score, cases=cases
-        )
+        text = f"{f'Correct on all {len(cases)} cases.'} {note}".strip()
+        return result(Outcome.PASSED, text, score=score, cases=cases)
     head = f"{len(failures)} of {len(cases)} cases wrong. " + "; ".join(failures[:3])
     return result(Outcome.FAILED, head, score=score, cases=cases)
+
+
+def _case_entry(
+    check: Check, case: str, exp: Any, ref: ProbeResult, probe: ProbeResult, signature: str
+) -> tuple[CaseResult, str]:
+    """One case's verdict, and its type note (if it passed with another type)."""
+    entry, got, note = CaseResult(case, Outcome.PASSED), probe.value, ""
+    raised = probe.failed_cases.get(case)
+    if raised is not None:
+        entry.outcome = _case_outcome(raised)
+        entry.message = failure_text(check, raised, signature)
+    elif case not in got:
+        entry.outcome, entry.message = Outcome.FAILED, _student_text(check, Verdict.fail("not run"))
+    else:
+        verdict = check.compare(exp, got[case], check.label)
+        typed = _types(check, _case(ref.vtype, case), _case(probe.vtype, case))
+        if not verdict.passed or typed.fails:
+            entry.outcome = Outcome.FAILED
+            entry.message = _student_text(check, verdict) if not verdict.passed else typed.text
+        note = typed.text if verdict.passed and not typed.fails else ""
+    if check.feedback == "full":
+        entry.expected = render_value(exp)
+        entry.got = render_value(got[case]) if case in got else "(no value)"
+    return entry, note
+
+
+def _case(types: Any, case: str) -> Any:
+    """One case's type from a probe's {case: type} (None: unknown, no note)."""
+    return types.get(case) if isinstance(types, dict) else None
 
 
 def _case_outcome(raised: ProbeResult) -> Outcome:

@@ -201,6 +201,7 @@ def test_verify_catches_nondeterminism_and_input_independent_hidden_checks(tmp_p
         "X = rng.normal(size=(30, 2))", "X = np.arange(60.0).reshape(30, 2) % 7 - 3"
     )
     text = text.replace("float(rng.uniform(0.05, 0.5)), int(rng.integers(2, 6))", "0.1, 3")
+    text = text.replace("rng.integers(0, 2, size=(12, 4))", "np.arange(48).reshape(12, 4) % 2")
     checks.write_text(text)
     proc = run_grader(["verify", "intro_ann"], bad, tmp_path / "cache")
     assert proc.returncode == 2, proc.stdout + proc.stderr

@@ -393,10 +393,11 @@ def test_hidden_feedback_levels(graded: GradedRun) -> None:
     # the test home sets accuracy's hidden check to "none" and perceptron_train's to "full"
     [acc] = [t for t in graded.by_stub("mixed_a", "accuracy") if t["hidden"]]
     assert acc["feedback"] == "none" and acc["outcome"] == "failed"
-    assert acc["output"] == "3 of 3 cases wrong on inputs that are not shown."
+    assert acc["output"] == "6 of 6 cases wrong on inputs that are not shown."
     assert acc["cases"] == [] and acc["expected"] is None
     [pt] = [t for t in graded.by_stub("mixed_b", "perceptron_train") if t["hidden"]]
-    assert pt["feedback"] == "full" and pt["expected"] and pt["output"].startswith("w[0]: expected")
+    assert pt["feedback"] == "full" and pt["cases"][0]["expected"]  # values, case by case
+    assert pt["output"].startswith("2 of 2 cases wrong. separable data: w[0]: expected")
     [gd] = [t for t in graded.by_stub("carol", "gradient_descent") if t["hidden"]]
     assert gd["feedback"] == "message" and "wrong shape" in gd["output"]
 

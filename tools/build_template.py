@@ -27,25 +27,31 @@ STUBS = {
     raise NotImplementedError()''',
     "perceptron_train": '''def perceptron_train(X, y, lr, epochs):
     """Start from w = zeros(d), b = 0.0; each epoch visit the samples in order and update
-    w += lr * err * x_i, b += lr * err with err = y_i - prediction(x_i). Return (w, b)."""
+    w += lr * err * x_i, b += lr * err with err = y_i - prediction(x_i). Return (w, b).
+    X is (N, d) for any d, floats or ints (like the AND gate's 0/1 inputs); y is 0/1."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "bce_loss": '''def bce_loss(p, y):
-    """Binary cross-entropy of probabilities p against labels y (numpy), as a float."""
+    """Binary cross-entropy of probabilities p against labels y (numpy), as a float.
+    p is strictly between 0 and 1: clipping it (np.clip(p, 1e-7, 1 - 1e-7)) is allowed, not
+    needed, and float32 arithmetic is fine."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "train": '''def train(model, loss_fn, optimizer, X, y, epochs):
     """Full-batch training: each epoch forward, loss, zero the gradients, backward, step.
-    Return the list of the per-epoch loss values (floats)."""
+    Return the list of the per-epoch loss values (floats: loss.item()). y is whatever loss_fn
+    takes: (N, 1) floats for MSELoss or BCELoss, (N,) class indices for CrossEntropyLoss."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "accuracy": '''def accuracy(probs, y, threshold=0.5):
     """Fraction of correct 0/1 predictions (probs > threshold), as a float. probs and y are
-    torch tensors, like a Sigmoid model's output and its labels: probs (N,) or (N, 1), y (N,)."""
+    torch tensors, like a Sigmoid model's output and its labels: probs (N,) or (N, 1), y (N,).
+    probs may still require grad; a probability equal to the threshold predicts 0."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "train_epoch": '''def train_epoch(model, loader, loss_fn, optimizer, device):
-    """One pass over loader (moving each batch to device); return the mean batch loss."""
+    """One pass over loader (moving each batch to device); return the mean batch loss, a
+    float (loss.item())."""
     # YOUR CODE HERE
     raise NotImplementedError()''',
     "evaluate": '''def evaluate(model, loader, device):

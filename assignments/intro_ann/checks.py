@@ -67,8 +67,17 @@ def gd_hidden(student, ctx):
 # 2. perceptron_predict (10 points)
 
 
+# The docstring promises an int array, and the type is part of the lesson: a bool array
+# (`X @ w + b > 0` without `.astype(int)`) compares equal but cannot be subtracted from
+# another prediction (numpy refuses bool minus bool), so both checks ask for the type.
+
+
 @check(
-    stub="perceptron_predict", points=4, compare=allclose(dtype_kinds="iub"), label="predictions"
+    stub="perceptron_predict",
+    points=4,
+    compare=allclose(dtype_kinds="iub"),
+    label="predictions",
+    types="strict",
 )
 def pp_example(student, ctx):
     """an AND gate (w = [1, 1], b = -1.5)"""
@@ -85,6 +94,7 @@ def pp_example(student, ctx):
     cases=True,
     compare=allclose(dtype_kinds="iub"),
     label="predictions",
+    types="strict",
 )
 def pp_hidden(student, ctx):
     """hidden inputs, including points exactly on the boundary"""
@@ -113,20 +123,34 @@ def pt_example(student, ctx):
     return {"w": w, "b": b}
 
 
-@check(stub="perceptron_train", points=8, hidden=True, compare=FLOAT, label="")
+@check(stub="perceptron_train", points=8, hidden=True, cases=True, compare=FLOAT, label="")
 def pt_hidden(student, ctx):
-    """hidden separable data (weights after a few epochs)"""
+    """hidden separable data (weights after a few epochs), and integer inputs with 4 features"""
     import numpy as np
+
+    def trained(X, y, lr, epochs):
+        w, b = student.perceptron_train(X, y, lr, epochs)
+        return {"w": w, "b": b}
 
     rng = ctx.rng()
     X = rng.normal(size=(30, 2))
     y = (X @ np.array([1.5, -2.0]) + 0.3 > 0).astype(int)
-    w, b = student.perceptron_train(X, y, float(rng.uniform(0.05, 0.5)), int(rng.integers(2, 6)))
-    return {"w": w, "b": b}
+    lr, epochs = float(rng.uniform(0.05, 0.5)), int(rng.integers(2, 6))
+    ctx.case("separable data", trained, X, y, lr, epochs)
+    # The docstring: any d, ints too (the notebook's AND gate is 0/1 ints). A w that starts
+    # as an int array, or code that assumes two features, fails here.
+    Xi = rng.integers(0, 2, size=(12, 4))
+    yi = (Xi @ np.array([1, 1, -1, 1]) >= 2).astype(int)
+    ctx.case("integer inputs, 4 features", trained, Xi, yi, 0.1, 4)
 
 
 # ----------------------------------------------------------------------------------------
 # 4. bce_loss (10 points)
+#
+# Judgement calls, decided right (the docstring says so): clipping p before the log
+# (np.clip(p, 1e-7, 1 - 1e-7), np.log(p + 1e-8)) and float32 arithmetic. They change the loss
+# only for p within about 1e-6 of 0 or 1; the checks' probabilities stay in [0.02, 0.98], where
+# the difference is far below FLOAT's rtol 1e-4, so no check may fail them.
 
 
 @check(stub="bce_loss", points=4, compare=FLOAT, label="loss")
@@ -172,21 +196,37 @@ def train_regression(student, ctx):
     return {"losses": losses, "weight": model.weight, "bias": model.bias}
 
 
-@check(stub="train", points=10, hidden=True, compare=FLOAT, label="")
+# Losses that are tensors still attached to the graph (`losses.append(loss)`) compare equal,
+# but keep every epoch's graph alive and break plt.plot: the type notes fail them (typenote.py).
+# Detached tensors (`loss.detach()`) get a note and keep their points.
+
+
+@check(stub="train", points=10, hidden=True, cases=True, compare=FLOAT, label="")
 def train_hidden(student, ctx):
-    """hidden binary classification (Sigmoid, BCELoss, SGD) from fixed initial weights"""
+    """hidden binary classification (Sigmoid, BCELoss, SGD) from fixed initial weights, and
+    three classes with class-index targets (CrossEntropyLoss)"""
     import torch
     from sklearn.datasets import make_blobs
     from torch import nn
+
+    def trained(model, loss_fn, X, y, epochs):
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        losses = student.train(model, loss_fn, opt, X, y, epochs)
+        return {"losses": losses, "weight": model[0].weight, "bias": model[0].bias}
 
     X, y = make_blobs(n_samples=80, centers=2, center_box=(-3, 3), random_state=ctx.seed % 1000)
     X = torch.tensor(X, dtype=torch.float32)
     y = torch.tensor(y, dtype=torch.float32).unsqueeze(1)
     torch.manual_seed(ctx.seed)
     model = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    losses = student.train(model, nn.BCELoss(), opt, X, y, 25)
-    return {"losses": losses, "weight": model[0].weight, "bias": model[0].bias}
+    ctx.case("binary, BCELoss", trained, model, nn.BCELoss(), X, y, 25)
+    # The docstring: y is whatever loss_fn takes. Code that reshapes or casts y for (N, 1)
+    # float targets fails here.
+    X3, y3 = make_blobs(n_samples=60, centers=3, random_state=ctx.seed % 1000 + 1)
+    torch.manual_seed(ctx.seed + 1)
+    model = nn.Sequential(nn.Linear(2, 3))
+    X3, y3 = torch.tensor(X3, dtype=torch.float32), torch.tensor(y3, dtype=torch.long)
+    ctx.case("3 classes, CrossEntropyLoss", trained, model, nn.CrossEntropyLoss(), X3, y3, 15)
 
 
 # ----------------------------------------------------------------------------------------
@@ -227,6 +267,16 @@ def acc_hidden(student, ctx):
     ctx.case("(N,) tensor", student.accuracy, probs, y)
     ctx.case("(N, 1) tensor", student.accuracy, probs.unsqueeze(1), y)
     ctx.case("threshold 0.3", student.accuracy, probs, y, threshold=0.3)
+    # The docstring: a probability equal to the threshold predicts 0 (probs > threshold).
+    # 0.5 and 0.25 are exact in float32 and float64 alike, so no rounding decides this case.
+    # Labels 0 at the threshold: `>` and `>=` give 1.0 and 4/6 at 0.5, 4/6 and 3/6 at 0.25.
+    at = torch.tensor([0.5, 0.5, 0.25, 0.75, 0.9, 0.1])
+    ya = torch.tensor([0.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    ctx.case("at the threshold", student.accuracy, at, ya)
+    ctx.case("at threshold 0.25", student.accuracy, at, ya, threshold=0.25)
+    # The docstring: probs may still require grad, as a model's output does.
+    logits = torch.tensor(rng.normal(size=(n, 1)), dtype=torch.float32, requires_grad=True)
+    ctx.case("probs that require grad", student.accuracy, torch.sigmoid(logits), y)
 
 
 # ----------------------------------------------------------------------------------------
@@ -261,6 +311,14 @@ def te_hidden(student, ctx):
 
 # ----------------------------------------------------------------------------------------
 # 8. evaluate (12 points)
+#
+# `grader verify intro_ann --mutants` leaves one survivor here on purpose: `correct += (...).sum()`
+# without `.item()` returns a 0-d tensor. It is the right number; the type note says the
+# docstring asks for a float, and it costs nothing (a 0-d tensor is not worth points). Mutants
+# identical on every input, and why the checks leave them: a dropped `model.eval()` (here) or
+# `model.train()` (train_epoch): the contract's models have no dropout or batch norm, nor does
+# the course notebook's; in accuracy, dropped `.detach()`, `.long()` and y's `.reshape(-1)`:
+# equivalent on every input the docstring promises (y is (N,)).
 
 
 @check(stub="evaluate", points=5, compare=within(1e-6), label="accuracy")
