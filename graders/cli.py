@@ -58,6 +58,10 @@ def _done_key(out: Path, sub: Submission) -> str | None:
 async def _grade(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.similarity:  # before grading, not after an hour of it
+        from .similarity_report import require_detector
+
+        require_detector()
     assignment = find_assignment(args.assignment)
     found = discover(args.inputs)
     try:
@@ -138,6 +142,10 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
                 )
             else:
                 reports = await grade_many(p, found.submissions, on_done, skip)
+        if args.similarity:  # before summary.html, which links it
+            from .similarity_report import after_grading
+
+            print(after_grading(assignment, found, out))
     finally:  # also after Ctrl-C: the gradebook covers every finished report
         write_run(out, ungradable_score=args.ungradable_score)
     if reports:
@@ -350,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
             return _export(args)
         if args.command == "publish":
             return _publish(args)
+        if args.command == "similarity":
+            from .similarity_report import command
+
+            return command(args)
         if args.command == "new":
             from .scaffold import new_assignment
 

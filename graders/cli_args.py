@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     _others(sub)
     _export(sub)
     _publish(sub)
+    _similarity(sub)
     return parser
 
 
@@ -105,6 +106,12 @@ def _grade(sub: Any) -> None:
         metavar="ADDRESS",
         default=None,
         help="grade on a Dask cluster, e.g. tcp://scheduler:8786 (one task per submission)",
+    )
+    g.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also write similarity.html/.json (how alike the submissions are; no score "
+        "changes), linked from summary.html",
     )
     _common(g)
 
@@ -203,3 +210,22 @@ def _publish(sub: Any) -> None:
                    help="a file holding the API token (default: $CANVAS_TOKEN); never the "
                    "command line")  # fmt: skip
     c.add_argument("--dry-run", action="store_true", help="say what would be sent; send none")
+
+
+def _similarity(sub: Any) -> None:
+    s = sub.add_parser(
+        "similarity",
+        help="how alike a class's submissions are, per exercise (evidence, never a verdict)",
+    )
+    s.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
+    s.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
+    s.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
+    )
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=3.0,
+        help="flag pairs this many spreads above the class's usual likeness (default: 3)",
+    )
+    s.add_argument("--top", type=int, default=50, help="pairs listed (default: 50)")

@@ -211,6 +211,8 @@ def write_run(out: Path, ungradable_score: str = "blank") -> list[dict[str, Any]
     """Rebuild the per-run files from every report.json in ``out`` (any run, even a killed one)."""
     reports = load_reports(out)
     atomic_write(out / "gradebook.csv", gradebook_csv(reports, ungradable_score))
-    page = _env.get_template("summary.html.j2").render(s=summary_model(reports))
+    page = _env.get_template("summary.html.j2").render(
+        s=summary_model(reports), similarity=(out / "similarity.html").is_file()
+    )
     atomic_write(out / "summary.html", page)
     return reports

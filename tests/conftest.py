@@ -210,7 +210,7 @@ def graded(home: Path, cache: Path, submissions: Path) -> Iterator[GradedRun]:
         zf.write(submissions / "bob.ipynb", top + "submission_9001/intro_ann.ipynb")
     args = ["grade", "intro_ann", str(submissions), str(exports / "canvas.zip"),
             str(exports / "moodle.zip"), str(exports / "gradescope.zip"),
-            "--out", str(out), "-j", "2", "--prestart", "on"]  # fmt: skip
+            "--out", str(out), "-j", "2", "--prestart", "on", "--similarity"]  # fmt: skip
     (home / "grade-args.json").write_text(json.dumps(args))  # for a rerun with other options
     proc = run_grader(args, home, cache)
     reports = {p.parent.name: json.loads(p.read_text()) for p in out.glob("*/report.json")}
