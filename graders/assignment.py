@@ -116,11 +116,13 @@ class Assignment:
             )
         return files
 
-    def fingerprint(self) -> str:
-        """Changes whenever anything that can change a grade changes."""
+    def fingerprint(self, mistakes: bool = True) -> str:
+        """Changes whenever anything that can change a grade changes. ``mistakes=False``:
+        what the reference's results depend on (mistakes.py changes feedback, not them)."""
         h = hashlib.sha256()
         files = [self.root / "assignment.toml", self.checks_path, *self.reference_files()]
-        files.append(self.mistakes_path)  # feedback changes with it: a rerun regrades
+        if mistakes:
+            files.append(self.mistakes_path)  # feedback changes with it: a rerun regrades
         files += [self.root / "checks.json", self.root / "expected.json"]  # a student bundle
         for p in files:
             if p.is_file():

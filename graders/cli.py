@@ -24,7 +24,7 @@ from .missing import template_problems
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
 from .pipeline import grade_submission
-from .prepare import Prepared, Settings, prepare
+from .prepare import Prepared, Settings, prepare, trusted_kernels
 from .reference import run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
@@ -207,7 +207,8 @@ async def _verify_reference_runs(p: Prepared) -> list[str]:
     seeds (does each hidden check's expected value depend on its inputs?)."""
     problems = []
     a = p.assignment
-    opts: dict[str, Any] = {"device": "cpu", "data": p.data}  # the reference runs on the CPU
+    # the reference runs on the CPU, where grading runs it (this run's zygote, or fresh)
+    opts: dict[str, Any] = {"device": "cpu", "data": p.data, "trusted": trusted_kernels(p)}
     again = await run_reference(a, p.suite, p.seeds, **opts)
     moved_seeds = {n: (s + 7919) % 2**31 for n, s in p.seeds.items()}
     other = await run_reference(a, p.suite, moved_seeds, **opts)
@@ -259,7 +260,7 @@ async def _verify(args: argparse.Namespace) -> int:
     if abs(p.suite.total_points - 100) > 1e-9:
         problems.append(f"points total {p.suite.total_points:g}, not 100")
     print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")
-    print(f"  reference: {ref_report.score:g}/{ref_report.max_score:g}")
+    print(f"  reference: {ref_report.score:g}/{ref_report.max_score:g} ({trusted_kernels(p)})")
     print(f"  template:  {tmpl_report.score:g}/{tmpl_report.max_score:g}")
     if p.mistakes:
         print(f"  known mistakes: {len(p.mistakes)} ({', '.join(m.id for m in p.mistakes)})")

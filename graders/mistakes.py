@@ -39,9 +39,8 @@ from .diagnose import Mistake, Results, diagnose, matches
 from .errors import AssignmentError
 from .execute import Source, execute_submission
 from .kernel_results import ProbeKind, ProbeResult
-from .reference import dump_results, load_results
+from .reference import DIRECT, TrustedKernels, dump_results, load_results
 from .report import atomic_write
-from .sandbox import NoSandbox
 
 MISTAKES_FILE = "mistakes.py"
 __all__ = ["Mistake", "Results", "diagnose", "load_mistakes", "matches", "mistake"]
@@ -110,12 +109,12 @@ async def run_mistakes(
     *,
     device: str,
     data: Path | None,
-    jobs: int = 2,
+    trusted: TrustedKernels = DIRECT,
 ) -> Results:
     """Each variant (the reference with one stub replaced) through the probes of its checks;
-    trusted code, so no sandbox, like the reference."""
+    trusted code, run where the reference runs (reference.TrustedKernels)."""
     solution = assignment.reference_submission().read_bytes()
-    gate = asyncio.Semaphore(max(1, jobs))
+    gate = asyncio.Semaphore(max(1, trusted.jobs))
 
     async def one(m: Mistake) -> dict[str, ProbeResult]:
         checks = [c for c in suite.checks if c.name in m.checks]
@@ -123,8 +122,9 @@ async def run_mistakes(
         async with gate:
             ex = await execute_submission(
                 Source.from_module("solution.py", code).with_files(assignment.data_files),
-                checks, NoSandbox(assignment.python), assignment.limits,
+                checks, trusted.sandbox_for(assignment), assignment.limits,
                 seed_for=seed_for, device=device, data=data, preload=assignment.heavy_imports,
+                provider=trusted.provider,
             )  # fmt: skip
         broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
         if broken:
@@ -138,6 +138,23 @@ async def run_mistakes(
     return {m.id: r for m, r in zip(mistakes, results, strict=True)}
 
 
+def _cache_path(cache_dir: Path, assignment: Assignment, key: str, m: Mistake) -> Path:
+    """One file per mistake: editing one reruns that one. ``key`` is the reference's cache
+    key (its files, checks.py, the runtime, libraries, device, numerics): a change to any of
+    them reruns every mistake; the mistake's own code, stub and checks are hashed here."""
+    h = hashlib.sha256("\0".join([m.id, m.stub, m.source, *m.checks]).encode())
+    return cache_dir / "mistakes" / f"{assignment.name}-{key}-{m.id}-{h.hexdigest()[:12]}.json"
+
+
+def _cached(path: Path) -> dict[str, ProbeResult] | None:
+    if not path.is_file():
+        return None
+    try:
+        return load_results(json.loads(path.read_text()))
+    except (ValueError, KeyError, TypeError):  # a damaged entry (CodecError too): recomputed
+        return None
+
+
 async def mistake_results(
     assignment: Assignment,
     suite: CheckSuite,
@@ -148,24 +165,25 @@ async def mistake_results(
     key: str,
     device: str,
     data: Path | None,
+    trusted: TrustedKernels = DIRECT,
 ) -> Results:
-    """:func:`run_mistakes`, cached beside the reference's results (same key, plus the
-    mistakes themselves)."""
-    if not mistakes:
-        return {}
-    digest = hashlib.sha256("".join(m.source + m.id for m in mistakes).encode()).hexdigest()[:12]
-    path = cache_dir / "mistakes" / f"{assignment.name}-{key}-{digest}.json"
-    if path.is_file():
-        try:
-            raw = json.loads(path.read_text())
-            cached = {mid: load_results(r) for mid, r in raw.items()}
-            if all(m.id in cached for m in mistakes):
-                return cached
-        except (ValueError, KeyError, TypeError):  # a damaged entry (CodecError too)
-            pass  # recomputed
-    results = await run_mistakes(assignment, suite, mistakes, seed_for, device=device, data=data)
-    atomic_write(path, json.dumps({mid: dump_results(r) for mid, r in results.items()}))
-    return results
+    """:func:`run_mistakes`, cached per mistake beside the reference's results; only the
+    mistakes without a cache entry run."""
+    paths = {m.id: _cache_path(cache_dir, assignment, key, m) for m in mistakes}
+    results: Results = {}
+    for m in mistakes:
+        hit = _cached(paths[m.id])
+        if hit is not None and all(n in hit for n in m.checks):
+            results[m.id] = hit
+    todo = tuple(m for m in mistakes if m.id not in results)
+    if todo:
+        fresh = await run_mistakes(
+            assignment, suite, todo, seed_for, device=device, data=data, trusted=trusted
+        )
+        for mid, r in fresh.items():
+            atomic_write(paths[mid], json.dumps(dump_results(r)))
+        results.update(fresh)
+    return {m.id: results[m.id] for m in mistakes}
 
 
 def verify_mistakes(

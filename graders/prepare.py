@@ -3,6 +3,7 @@ results, the data, the device, the sandbox and the kernel provider (:class:`Prep
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from .mistakes import Mistake, Results, load_mistakes, mistake_results
 from .numerics import numerics_env
 from .providers import KernelProvider
 from .reference import (
+    TrustedKernels,
     cache_key,
     default_cache_dir,
     reference_failures,
@@ -30,7 +32,7 @@ from .reference import (
 )
 from .sandbox import Sandbox, get_sandbox, protect
 from .session import KernelSession
-from .zygote import choose_kernels
+from .zygote import ZygoteProvider, choose_kernels
 
 
 @dataclass(frozen=True)
@@ -155,43 +157,53 @@ async def prepare(
         raise AssignmentError(
             f"no reference for {assignment.name!r} (expected reference/{assignment.name}/)"
         )
-    # The reference always runs on the CPU: students' CUDA results must agree with it within
-    # the checks' tolerances, which is what grading on a GPU promises.
-    ref = await reference_results(
-        assignment, full, cache_dir=settings.cache_dir, device="cpu", data=data
+    sandbox = get_sandbox(settings.sandbox, assignment.python)
+    kernels, kernels_note = choose_kernels(
+        settings.kernels, sandbox, assignment.limits, data, assignment.heavy_imports
     )
-    broken = reference_failures(ref)
+    prepared = _with_signatures(Prepared(
+        assignment, suite, {}, sandbox, settings, data, synthetic, seeds(assignment, full),
+        device, gpus, gpu_names(gpus), kernels=kernels, kernels_note=kernels_note,
+    ))  # fmt: skip
+    prepared.mistakes = load_mistakes(assignment.mistakes_path, suite)
+    prepared.reference, prepared.mistake_results = await _trusted_results(prepared, full)
+    broken = reference_failures(prepared.reference)
     if broken and not allow_broken_reference:
-        first = ref[broken[0]]
+        first = prepared.reference[broken[0]]
         why = (first.error or {}).get("message", "") or first.note
         raise AssignmentError(
             f"the reference fails {len(broken)} check(s), e.g. {broken[0]!r} "
             f"({first.kind}: {why}); run `grader verify {assignment.name}`"
         )
-    prepared = _with_kernels(
-        _with_signatures(
-            Prepared(
-                assignment,
-                suite,
-                ref,
-                get_sandbox(settings.sandbox, assignment.python),
-                settings,
-                data,
-                synthetic,
-                seeds(assignment, full),
-                device,
-                gpus,
-                gpu_names(gpus),
-            )
-        )
-    )
-    # Known mistakes run on the CPU too, through the same probes, cached with the reference.
-    prepared.mistakes = load_mistakes(assignment.mistakes_path, suite)
-    prepared.mistake_results = await mistake_results(
-        assignment, suite, prepared.mistakes, prepared.seeds, cache_dir=settings.cache_dir,
-        key=cache_key(assignment, "cpu"), device="cpu", data=data,
-    )  # fmt: skip
     return prepared
+
+
+def trusted_kernels(p: Prepared) -> TrustedKernels:
+    """Where the reference and the mistakes run: on this run's zygote when its students get
+    forked kernels (see reference.TrustedKernels), else a fresh unsandboxed kernel each."""
+    if isinstance(p.kernels, ZygoteProvider) and not p.kernels.broken:
+        return TrustedKernels(p.sandbox, p.kernels, p.settings.jobs)
+    return TrustedKernels(jobs=p.settings.jobs)
+
+
+async def _trusted_results(p: Prepared, full: CheckSuite) -> tuple[dict[str, ProbeResult], Results]:
+    """The reference's results and the known mistakes', computed side by side (cached). The
+    reference always runs on the CPU: students' CUDA results must agree with it within the
+    checks' tolerances, which is what grading on a GPU promises; the mistakes too."""
+    a, cache, trusted = p.assignment, p.settings.cache_dir, trusted_kernels(p)
+    ref, mis = await asyncio.gather(
+        reference_results(a, full, cache_dir=cache, device="cpu", data=p.data, trusted=trusted),
+        mistake_results(
+            a, p.suite, p.mistakes, p.seeds, cache_dir=cache, key=cache_key(a, "cpu"),
+            device="cpu", data=p.data, trusted=trusted,
+        ),
+        return_exceptions=True,
+    )  # fmt: skip
+    for outcome in (ref, mis):  # the reference's failure first: a mistake's may follow from it
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert not isinstance(ref, BaseException) and not isinstance(mis, BaseException)
+    return ref, mis
 
 
 def _fail_early(assignment: Assignment) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,9 @@ from .execute import Source, execute_submission
 from .kernel_results import ProbeKind, ProbeResult
 from .kernel_setup import RUNTIME_SOURCE
 from .numerics import numerics_env
+from .providers import FRESH, KernelProvider
 from .report import atomic_write
-from .sandbox import NoSandbox
+from .sandbox import NoSandbox, Sandbox
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,9 +57,38 @@ def seeds(assignment: Assignment, suite: CheckSuite) -> dict[str, int]:
     }
 
 
+@dataclass(frozen=True)
+class TrustedKernels:
+    """Where the reference and the known mistakes (trusted code) run.
+
+    ``sandbox=None``: no sandbox, a fresh kernel each (the default, and the fallback). A run
+    whose students get forked kernels passes its own sandbox and zygote here instead: the
+    zygote has imported the heavy modules once for the whole run, so the reference and each
+    mistake start in well under a second instead of importing torch again, and share that
+    boot with the students' kernels. The sandbox costs trusted code nothing (its files travel
+    with it as the students' do, into a kernel of its own), and the reference's source is
+    only ever in that kernel's own folder, which no student kernel can see."""
+
+    sandbox: Sandbox | None = None
+    provider: KernelProvider = FRESH
+    jobs: int = 2  # kernels at once, the reference's and the mistakes' together
+
+    def sandbox_for(self, assignment: Assignment) -> Sandbox:
+        return self.sandbox or NoSandbox(assignment.python)
+
+    def __str__(self) -> str:
+        """Where they ran, as verify says it."""
+        if self.sandbox is None:
+            return "run in fresh kernels, no sandbox"
+        return "run on this run's zygote, sandboxed"
+
+
+DIRECT = TrustedKernels()
+
+
 def cache_key(assignment: Assignment, device: str) -> str:
     h = hashlib.sha256()
-    h.update(assignment.fingerprint().encode())
+    h.update(assignment.fingerprint(mistakes=False).encode())
     h.update(RUNTIME_SOURCE.encode())
     h.update(__version__.encode())
     h.update(json.dumps(library_versions(), sort_keys=True).encode())
@@ -109,18 +140,20 @@ async def run_reference(
     *,
     device: str,
     data: Path | None,
+    trusted: TrustedKernels = DIRECT,
 ) -> dict[str, ProbeResult]:
-    """Run every check's probe on the reference solution (trusted: no sandbox), uncached."""
+    """Run every check's probe on the reference solution (trusted code), uncached."""
     solution = assignment.reference_submission()
     ex = await execute_submission(
         Source.from_module("solution.py", solution.read_bytes()).with_files(assignment.data_files),
         suite.checks,
-        NoSandbox(assignment.python),
+        trusted.sandbox_for(assignment),
         assignment.limits,
         seed_for=seed_for,
         device=device,
         data=data,
         preload=assignment.heavy_imports,
+        provider=trusted.provider,
     )
     broken = [c for c in ex.cells if c.status not in ("ok", "skipped")]
     if broken:
@@ -138,6 +171,7 @@ async def reference_results(
     cache_dir: Path,
     device: str,
     data: Path | None,
+    trusted: TrustedKernels = DIRECT,
 ) -> dict[str, ProbeResult]:
     key = cache_key(assignment, device)
     path = cache_dir / "reference" / f"{assignment.name}-{key}.json"
@@ -149,7 +183,7 @@ async def reference_results(
         except (ValueError, KeyError, CodecError):
             pass  # a damaged cache entry is recomputed
     probes = await run_reference(
-        assignment, suite, seeds(assignment, suite), device=device, data=data
+        assignment, suite, seeds(assignment, suite), device=device, data=data, trusted=trusted
     )
     atomic_write(path, json.dumps(dump_results(probes)))
     return probes
