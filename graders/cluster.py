@@ -17,16 +17,26 @@ from typing import Any
 
 from .data import has_fashion_mnist, write_fashion_mnist
 from .discover import Submission
-from .errors import UsageError
-from .model import Report
+from .errors import KernelHostLost, UsageError
+from .model import Event, EventKind, Report
 from .pipeline import error_report, grade_submission
 from .prepare import Prepared
 
 
 def _grade_on_worker(p: Prepared, sub: Submission) -> Report:
+    """One task: ``p.kernels`` is this worker's own zygote (or fresh kernels where none can
+    run, see zygote.worker_provider). A zygote that dies under a submission costs a regrade on
+    a new one, as in a local run; the report says so."""
     if p.synthetic_data and p.data is not None and not has_fashion_mnist(p.data):
         write_fashion_mnist(p.data)  # a worker on another machine makes its own copy
-    return asyncio.run(grade_submission(p, sub))
+    try:
+        return asyncio.run(grade_submission(p, sub))
+    except KernelHostLost as exc:
+        report = asyncio.run(grade_submission(p, sub))
+        report.events.insert(
+            0, Event(EventKind.GRADED_AGAIN, f"{exc}; graded again from the start")
+        )
+        return report
 
 
 def grade_on_cluster(
@@ -39,6 +49,8 @@ def grade_on_cluster(
     """Grade ``subs`` on the cluster at ``address`` (a scheduler address or a Cluster)."""
     try:
         from distributed import Client, as_completed
+
+        from .cluster_plugin import WorkerZygotes
     except ImportError:
         raise UsageError(
             "--cluster needs dask.distributed: pip install 'graders[cluster]'"
@@ -49,6 +61,7 @@ def grade_on_cluster(
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     reports: list[Report] = []
     with client:
+        client.register_plugin(WorkerZygotes(), name=WorkerZygotes.name)
         shared = client.scatter(p, broadcast=True)
         todo = [s for s in subs if not skip(s)]
         futures = {

@@ -19,6 +19,7 @@ chowns its folders, moves it into the submission's cgroup and says "go". The chi
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import select
@@ -247,6 +248,7 @@ class ZygoteProvider(KernelProvider):
         self.uids = UidPool()
         self._zygotes: dict[str | None, Zygote] = {}
         self._lock = asyncio.Lock()
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._root = Path(tempfile.mkdtemp(prefix="grader-zygote-run-", dir="/tmp"))
         os.chmod(self._root, 0o711)
         self.started = 0  # zygotes started in this run
@@ -254,10 +256,10 @@ class ZygoteProvider(KernelProvider):
         self._all_slots: list[Path] = []
         self._dead: list[Zygote] = []
 
-    def __reduce__(self) -> tuple[type[KernelProvider], tuple[()]]:
-        """A zygote does not travel: a Dask worker that receives the run's settings grades
-        each submission it gets with fresh kernels."""
-        return KernelProvider, ()
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """A zygote does not travel, its recipe does: a Dask worker that receives the run's
+        settings keeps a zygote of its own for them (:func:`worker_provider`)."""
+        return worker_provider, (self.sandbox, self.limits, self.data, self.preload)
 
     def session_root(self, gpu: str | None) -> str | None:
         return str(self._slots(gpu).slots)
@@ -281,6 +283,9 @@ class ZygoteProvider(KernelProvider):
         return z
 
     async def zygote(self, gpu: str | None) -> Zygote:
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:  # a Dask worker runs each task in a loop of its own
+            self._lock, self._lock_loop = asyncio.Lock(), loop
         async with self._lock:
             z = self._slots(gpu)
             if z.proc is None:
@@ -337,6 +342,51 @@ class ZygoteProvider(KernelProvider):
         if self.broken:
             return f"a fresh kernel per submission (the zygote did not start: {self.broken[:300]})"
         return self.describe_ok
+
+
+# A Dask worker process's providers, one per recipe: started on first use, a new zygote when
+# one dies (ZygoteProvider._slots), stopped with the worker (close_worker_providers).
+_WORKER: dict[str, KernelProvider] = {}
+
+
+def worker_provider(
+    sandbox: Bubblewrap, limits: Limits, data: Path | None, preload: tuple[str, ...]
+) -> KernelProvider:
+    """This process's provider for a run's settings, as a Dask worker unpickles them: a
+    zygote of its own where one can run, else fresh kernels (a non-root Slurm job, say),
+    which the reports then name."""
+    key = repr((sandbox.bwrap, sandbox.python, limits, data, preload))
+    if key not in _WORKER:
+        why = zygote_unavailable(sandbox)
+        _WORKER[key] = (
+            KernelProvider() if why else ZygoteProvider(sandbox, limits, data, preload, True)
+        )
+        if not _WORKER_CLOSE:
+            _WORKER_CLOSE.append(True)
+            atexit.register(close_worker_providers)
+    return _WORKER[key]
+
+
+_WORKER_CLOSE: list[bool] = []
+
+
+def close_worker_providers() -> None:
+    """Stop this process's worker zygotes (the Dask plugin's teardown, and at exit)."""
+    providers = list(_WORKER.values())
+    _WORKER.clear()
+
+    async def close() -> None:
+        for provider in providers:
+            await provider.close()
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(close())
+        return
+    done = threading.Thread(target=asyncio.run, args=(close(),))  # not in the worker's loop
+    done.start()
+    done.join(timeout=60)
 
 
 def zygote_unavailable(sandbox: Sandbox) -> str:
