@@ -361,19 +361,16 @@ def worker_provider(
         _WORKER[key] = (
             KernelProvider() if why else ZygoteProvider(sandbox, limits, data, preload, True)
         )
-        if not _WORKER_CLOSE:
-            _WORKER_CLOSE.append(True)
-            atexit.register(close_worker_providers)
     return _WORKER[key]
 
 
-_WORKER_CLOSE: list[bool] = []
-
-
+@atexit.register  # a worker that is killed rather than closed: its zygotes stop too
 def close_worker_providers() -> None:
     """Stop this process's worker zygotes (the Dask plugin's teardown, and at exit)."""
     providers = list(_WORKER.values())
     _WORKER.clear()
+    if not providers:  # not a worker, or closed already
+        return
 
     async def close() -> None:
         for provider in providers:
