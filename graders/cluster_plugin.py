@@ -6,7 +6,7 @@ from typing import Any
 
 from distributed import WorkerPlugin
 
-from .zygote import close_worker_providers
+from .worker_zygotes import close_worker_providers
 
 
 class WorkerZygotes(WorkerPlugin):  # type: ignore[misc]  # distributed is untyped

@@ -19,7 +19,6 @@ chowns its folders, moves it into the submission's cgroup and says "go". The chi
 from __future__ import annotations
 
 import asyncio
-import atexit
 import json
 import os
 import select
@@ -259,6 +258,8 @@ class ZygoteProvider(KernelProvider):
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """A zygote does not travel, its recipe does: a Dask worker that receives the run's
         settings keeps a zygote of its own for them (:func:`worker_provider`)."""
+        from .worker_zygotes import worker_provider
+
         return worker_provider, (self.sandbox, self.limits, self.data, self.preload)
 
     def session_root(self, gpu: str | None) -> str | None:
@@ -342,48 +343,6 @@ class ZygoteProvider(KernelProvider):
         if self.broken:
             return f"a fresh kernel per submission (the zygote did not start: {self.broken[:300]})"
         return self.describe_ok
-
-
-# A Dask worker process's providers, one per recipe: started on first use, a new zygote when
-# one dies (ZygoteProvider._slots), stopped with the worker (close_worker_providers).
-_WORKER: dict[str, KernelProvider] = {}
-
-
-def worker_provider(
-    sandbox: Bubblewrap, limits: Limits, data: Path | None, preload: tuple[str, ...]
-) -> KernelProvider:
-    """This process's provider for a run's settings, as a Dask worker unpickles them: a
-    zygote of its own where one can run, else fresh kernels (a non-root Slurm job, say),
-    which the reports then name."""
-    key = repr((sandbox.bwrap, sandbox.python, limits, data, preload))
-    if key not in _WORKER:
-        why = zygote_unavailable(sandbox)
-        _WORKER[key] = (
-            KernelProvider() if why else ZygoteProvider(sandbox, limits, data, preload, True)
-        )
-    return _WORKER[key]
-
-
-@atexit.register  # a worker that is killed rather than closed: its zygotes stop too
-def close_worker_providers() -> None:
-    """Stop this process's worker zygotes (the Dask plugin's teardown, and at exit)."""
-    providers = list(_WORKER.values())
-    _WORKER.clear()
-    if not providers:  # not a worker, or closed already
-        return
-
-    async def close() -> None:
-        for provider in providers:
-            await provider.close()
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(close())
-        return
-    done = threading.Thread(target=asyncio.run, args=(close(),))  # not in the worker's loop
-    done.start()
-    done.join(timeout=60)
 
 
 def zygote_unavailable(sandbox: Sandbox) -> str:

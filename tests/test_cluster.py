@@ -80,11 +80,11 @@ def _kill_a_worker_zygote(dask_worker: Any) -> bool:
     import signal
     import time
 
-    from graders import zygote
+    from graders import worker_zygotes
 
     if not dask_worker.state.executing_count:
         return False
-    for provider in zygote._WORKER.values():
+    for provider in worker_zygotes._WORKER.values():
         for z in getattr(provider, "_zygotes", {}).values():
             if z.proc is not None and z.spawned and z.alive():
                 time.sleep(4)
