@@ -1,9 +1,9 @@
 """The reference side: the same probes, run once on the reference solution, cached on disk.
 
 The cache key covers everything that can change an expected value: the assignment's files
-(config, checks, reference), the in-kernel runtime, the harness version, the library versions,
-the device and the kernels' numerics settings (numerics.py). The reference is trusted code
-and runs without a sandbox.
+(config, checks, reference; not mistakes.py), the in-kernel runtime, the harness version, the
+library versions, the device and the kernels' numerics settings (numerics.py). The reference
+is trusted code: it runs without a sandbox, or on the run's zygote (:class:`TrustedKernels`).
 """
 
 from __future__ import annotations
