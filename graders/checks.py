@@ -145,19 +145,12 @@ def check(
     ..."); with "" a dict result's fields are named alone ("losses[3]: ..." rather than
     "result['losses'][3]: ..."). ``files=["holdout.csv"]`` (hidden checks only): files of the
     assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``.
-    ``types``: what a right value of another type than the reference's gets (a tensor for a
-    float, a bool array for ints): "note" (said, costs nothing; the default), "strict" (the
-    type is the lesson: it fails) or "ignore" (see graders/typenote.py)."""
+    ``types``: a right value of another type than the reference's is said ("note", the
+    default), fails ("strict": the type is the lesson) or is left alone ("ignore")."""
     drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
-    # What a student sees when the check fails: "full" (values), "message" (where it went
-    # wrong, no values: the default for hidden checks) or "none" (only that it failed).
-    shown = feedback or ("message" if hidden else "full")
-    if shown not in ("full", "message", "none"):
-        raise AssignmentError(f"feedback must be 'full', 'message' or 'none', not {feedback!r}")
-    if types not in TypePolicy.__members__.values():
-        raise AssignmentError(f"types must be 'note', 'strict' or 'ignore', not {types!r}")
+    shown, policy = _shown_and_types(feedback, hidden, types)
 
     def wrap(func: Callable[..., Any]) -> _Pending:
         return _Pending(
@@ -176,10 +169,22 @@ def check(
             plot_caption=drawn.caption if drawn else None,
             hint=hint.strip(),
             files=tuple(files),
-            types=TypePolicy(types),
+            types=policy,
         )
 
     return wrap
+
+
+def _shown_and_types(feedback: str | None, hidden: bool, types: str) -> tuple[str, TypePolicy]:
+    """What a student sees when the check fails: "full" (values), "message" (where it went
+    wrong, no values: the default for hidden checks) or "none" (only that it failed); and the
+    check's type policy (graders/typenote.py)."""
+    shown = feedback or ("message" if hidden else "full")
+    if shown not in ("full", "message", "none"):
+        raise AssignmentError(f"feedback must be 'full', 'message' or 'none', not {feedback!r}")
+    if types not in TypePolicy.__members__.values():
+        raise AssignmentError(f"types must be 'note', 'strict' or 'ignore', not {types!r}")
+    return shown, TypePolicy(types)
 
 
 def helper(func: Callable[..., Any]) -> _Helper:
