@@ -37,6 +37,8 @@ K = 25  # copydetect's noise threshold (its default): the shortest match that co
 WINDOW = 1  # winnowing window: every k-gram is a fingerprint (short code needs them all)
 MIN_SPREAD = 0.05
 OVERALL = "(overall)"
+THRESHOLD = 3.0  # the report's default flag: spreads above the class's median
+TOP = 50  # the report's default: pairs listed overall and per stub
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,6 @@ class Comparison:
 def compare(codes: list[Code], template: Code, stubs: tuple[str, ...]) -> Comparison:
     """Every pair of submissions, per stub and overall, ranked by how far the whole
     submissions stand out (then by their most unusual stub); ``pairs_on`` ranks per stub."""
-    from copydetect.utils import get_document_fingerprints  # noqa: F401 - fail early if absent
-
     boiler = _boilerplate(template)
     fps: dict[tuple[str, str], Fingerprints] = {}
     for c in codes:
@@ -240,9 +240,6 @@ def _standout(score: float, spread: Spread) -> float:
 def _boilerplate(template: Code) -> Any:
     """The template's own code as copydetect boilerplate: its fingerprints, all of them."""
     import numpy as np
-    from copydetect.utils import filter_code, get_document_fingerprints
 
     text = "\n\n".join([template.overall, *template.stubs.values()])
-    filtered, _ = filter_code(text, "code.py", "python")
-    hashes, _ = get_document_fingerprints(filtered, K, WINDOW)
-    return np.unique(np.asarray(list(hashes), dtype=np.int64))
+    return np.unique(np.asarray(sorted(Fingerprints(text).hashes), dtype=np.int64))

@@ -22,10 +22,9 @@ from .assignment import Assignment
 from .discover import Discovery, discover
 from .errors import ExitCode, UsageError
 from .report import _env, atomic_write
+from .similarity import THRESHOLD, TOP
 
-THRESHOLD = 3.0  # spreads above the class's median: flagged for a look
 MOSTLY = 0.8  # an exercise's likeness at which most of it is shared
-TOP = 50  # pairs listed overall and per stub
 SIDE_BY_SIDE = 12  # pairs shown side by side, overall (and 3 more per stub)
 NOT_A_VERDICT = (
     "Evidence for a person to read, never a verdict: no score was changed. Independent "
@@ -75,6 +74,8 @@ def _pair_json(p: sim.Pair, threshold: float) -> dict[str, Any]:
         "score": round(p.score, 4),
         "standout": round(p.standout, 2),
         "flagged": flagged(p, threshold),
+        # the exercise where the pair stands out most; None when they share none
+        "most_unusual": max(p.stubs, key=lambda s: p.stub_standout[s], default=None),
         "stubs": {
             s: {"score": round(v, 4), "standout": round(p.stub_standout[s], 2)}
             for s, v in p.stubs.items()

@@ -4,6 +4,7 @@ overall; the page opens offline and shows the pairs side by side; no score chang
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -116,6 +117,7 @@ def test_the_cli_writes_json_and_a_page_that_opens_offline(klass: Path, tmp_path
     assert 0 <= first["score"] <= 1 and first["stubs"]["train"]["score"] == 1.0
     assert "never a verdict" in data["note"] and data["detector"]["name"] == "copydetect"
     assert data["by_stub"]["train"][0]["score"] == 1.0
+    assert first["most_unusual"] in first["stubs"]
     dom, console, urls = open_page(out / "similarity.html", tmp_path / "shots")
     assert console == [] and urls == []
     assert 'id="not-a-verdict"' in dom and "no score was changed" in dom
@@ -144,3 +146,21 @@ def test_without_copydetect_the_command_says_what_to_install(
     monkeypatch.setitem(sys.modules, "copydetect", None)  # import fails, as when not installed
     with pytest.raises(UsageError, match=r"pip install 'graders\[similarity\]'"):
         require_detector()
+
+
+def test_a_submission_that_wrote_nothing_is_a_pair_with_nothing_in_common(
+    klass: Path, tmp_path: Path
+) -> None:
+    """An untouched template shares no exercise with anyone: listed, not a crash."""
+    from graders.assignment import find_assignment
+    from graders.discover import discover
+    from graders.similarity_report import Options, run
+
+    subs = tmp_path / "subs"
+    shutil.copytree(klass, subs)
+    shutil.copy(ROOT / "assignments/intro_ann/template.ipynb", subs / "untouched.ipynb")
+    found = discover([subs])
+    data = run(find_assignment("intro_ann", ROOT), found, tmp_path / "out", Options(top=100))
+    alone = [p for p in data["pairs"] if "untouched" in (p["a"], p["b"])]
+    assert len(alone) == 8 and all(p["stubs"] == {} and p["most_unusual"] is None for p in alone)
+    assert "no exercise in common" in (tmp_path / "out" / "similarity.html").read_text()
