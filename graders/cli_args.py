@@ -9,6 +9,7 @@ from typing import Any
 from . import __version__
 from .errors import default_jobs, exit_codes_help
 from .providers import KERNEL_CHOICES
+from .similarity import THRESHOLD, TOP
 
 EXIT_CODES = exit_codes_help()
 
@@ -73,13 +74,18 @@ def _with_exit_codes(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _grade(sub: Any) -> None:
-    g = _with_exit_codes(sub, "grade", "grade one or many submissions")
-    g.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
-    g.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
-    g.add_argument(
+def _class_inputs(p: argparse.ArgumentParser) -> None:
+    """What grade and similarity both read: an assignment, the submissions, an output folder."""
+    p.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
+    p.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
+    p.add_argument(
         "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
     )
+
+
+def _grade(sub: Any) -> None:
+    g = _with_exit_codes(sub, "grade", "grade one or many submissions")
+    _class_inputs(g)
     g.add_argument(
         "--jobs",
         "-j",
@@ -217,15 +223,12 @@ def _similarity(sub: Any) -> None:
         "similarity",
         help="how alike a class's submissions are, per exercise (evidence, never a verdict)",
     )
-    s.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
-    s.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
-    s.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
-    )
+    _class_inputs(s)
     s.add_argument(
         "--threshold",
         type=float,
-        default=3.0,
-        help="flag pairs this many spreads above the class's usual likeness (default: 3)",
+        default=THRESHOLD,
+        help=f"flag pairs this many spreads above the class's usual likeness (default: "
+        f"{THRESHOLD:g})",
     )
-    s.add_argument("--top", type=int, default=50, help="pairs listed (default: 50)")
+    s.add_argument("--top", type=int, default=TOP, help=f"pairs listed (default: {TOP})")

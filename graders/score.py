@@ -122,9 +122,11 @@ def _types(check: Check, expected: Any, got: Any) -> TypeVerdict:
     """The type notes on a right value (typenote.py); a check that shows nothing of a
     failure shows none, but its failures count."""
     typed = typenote.judge(check.types, expected, got, check.label)
-    if check.feedback == "none" and typed.text:
-        return TypeVerdict(typed.fails, "Wrong result on inputs that are not shown." * typed.fails)
-    return typed
+    if check.feedback != "none" or not typed.text:
+        return typed
+    if typed.fails:
+        return TypeVerdict(True, "Wrong result on inputs that are not shown.")
+    return TypeVerdict()  # a note would say more than "none" shows
 
 
 def _with(typed: TypeVerdict, text: str) -> str:
