@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import lms, notebook
+from . import intake, lms, notebook
 from .errors import UsageError
 
 MAX_SUBMISSION_BYTES = 100 * 1024 * 1024
@@ -72,7 +72,12 @@ def _safe_id(name: str) -> str:
     return ident
 
 
-def load_file(path: Path, ident: str | None = None) -> Submission:
+def load_file(
+    path: Path, ident: str | None = None, root: Path | None = None, given: bool = False
+) -> Submission:
+    """One notebook or module. ``root``: the student's folder it lies in (a link is read
+    only to a regular file inside it); ``given``: a path the user named on the command line,
+    whose links are theirs to follow."""
     ident = ident or _safe_id(path.stem)
     suffix = path.suffix.lower()
     kind = {".ipynb": "notebook", ".py": "module"}.get(suffix, "other")
@@ -81,14 +86,14 @@ def load_file(path: Path, ident: str | None = None) -> Submission:
             ident, path, kind, problem=f"{path.name} is not a notebook (.ipynb) or module (.py)"
         )
     try:
-        size = path.stat().st_size
-        if size > MAX_SUBMISSION_BYTES:
-            return Submission(
-                ident, path, kind, problem=f"{path.name} is too large ({size:,} bytes)"
-            )
-        data = path.read_bytes()
+        data = intake.read_regular(path.resolve() if given else path, MAX_SUBMISSION_BYTES, root)
+    except intake.TooLarge as exc:
+        return Submission(ident, path, kind, problem=f"{path.name} is {exc.strerror}")
     except OSError as exc:
-        return Submission(ident, path, kind, problem=f"cannot read {path.name}: {exc.strerror}")
+        why = exc.strerror or type(exc).__name__
+        if intake.kind_of(path) == "link":
+            why = intake.refused_link(path)
+        return Submission(ident, path, kind, problem=f"cannot read {path.name}: {why}")
     sub = Submission(ident, path, kind, data)
     if kind == "notebook":
         read = notebook.read(data)
@@ -116,7 +121,7 @@ def discover(inputs: list[Path]) -> Discovery:
             subs.extend(_unzip(item, skipped, tempdirs))
             continue
         if item.is_file():
-            subs.append(load_file(item))
+            subs.append(load_file(item, given=True))
             continue
         try:  # an export already unzipped: Gradescope, Canvas or Moodle
             cands = _export_candidates(item, skipped)
@@ -126,12 +131,7 @@ def discover(inputs: list[Path]) -> Discovery:
             subs.extend(_from_candidates(cands, skipped))
             continue
         _folder(item, subs, skipped, tempdirs=tempdirs)
-    seen: dict[str, int] = {}
-    for s in subs:  # unique ids: alice.py and alice.ipynb, Alice and alice (macOS, Windows)
-        n = seen.get(s.id.casefold(), 0)
-        seen[s.id.casefold()] = n + 1
-        if n:
-            s.id = f"{s.id}-{n + 1}"
+    intake.unique_ids(subs)  # alice.py and alice.ipynb, Alice and alice, gradebook.csv.ipynb
     return Discovery(subs, skipped, tempdirs)
 
 
@@ -200,7 +200,14 @@ def _from_candidates(
     out = []
     for c in cands:
         ident = _safe_id(f"{c.student}_{c.student_id}")
-        sub = load_file(c.path, ident) if c.path.is_file() else _student_folder(c.path, skipped)
+        kind = intake.kind_of(c.path)
+        if kind == "folder":
+            sub = _student_folder(c.path, skipped)
+        elif kind == "file":
+            sub = load_file(c.path, ident)
+        else:
+            why = intake.refused_link(c.path) if kind == "link" else intake.SPECIAL
+            sub = Submission(ident, c.path, "other", problem=f"{c.path.name} is {why}")
         sub.id = ident
         sub.student, sub.student_id = c.student, c.student_id
         if c.note:  # the export's word first (latest of 3 files, late), then the file's own
@@ -213,21 +220,24 @@ def _junk(rel: Path) -> bool:
     return any(part in JUNK or part.startswith(".") for part in rel.parts)
 
 
-def _files(folder: Path) -> list[Path]:
-    """Every file below ``folder``, sorted, without hidden and system files."""
-    return [
-        p for p in sorted(folder.rglob("*")) if p.is_file() and not _junk(p.relative_to(folder))
-    ]
+def _files(folder: Path, refused: list[tuple[str, str]]) -> list[Path]:
+    """Every file below ``folder``, sorted, without hidden and system files; links that
+    leave it and special files go to ``refused`` (intake.walk)."""
+    found = intake.walk(folder)
+    refused.extend(
+        (path, why) for path, why in found.refused if not _junk(Path(path).relative_to(folder))
+    )
+    return [p for p in found.files if not _junk(p.relative_to(folder))]
 
 
 def _one_students(item: Path) -> bool:
     """A folder (or zip) of one student's work: one notebook or module, and beside it files
     and folders holding no other code (a PDF, images, data): its attachments."""
     children = [c for c in item.iterdir() if not _junk(Path(c.name))]
-    code = [c for c in children if c.is_file() and c.suffix.lower() in CODE]
+    code = [c for c in children if intake.kind_of(c) == "file" and c.suffix.lower() in CODE]
     if len(code) != 1 or len(children) < 2:
         return False
-    below = (p for c in children if c.is_dir() for p in c.rglob("*"))
+    below = (p for c in children if intake.kind_of(c) == "folder" for p in intake.walk(c).files)
     return not any(p.suffix.lower() in CODE and not _junk(p.relative_to(item)) for p in below)
 
 
@@ -239,28 +249,49 @@ def _folder(
     tempdirs: list[Path] | None = None,
 ) -> None:
     """A folder of submissions (or one student's work). ``tempdirs``: zips in it are
-    students' archives, extracted there (never the zips inside an archive)."""
+    students' archives, extracted there (never the zips inside an archive). A link here is
+    never a submission: it could name a classmate's work or any file on the host."""
     if _one_students(item):
         subs.append(_student_folder(item, skipped, name or item.name))
         return
     for child in sorted(item.iterdir()):
+        kind = intake.kind_of(child)
         if _junk(Path(child.name)):
             skipped.append((str(child), "not a submission (system or hidden file)"))
-        elif child.is_file() and child.suffix.lower() == ".zip" and tempdirs is not None:
+        elif kind == "link":
+            skipped.append((str(child), intake.refused_link(child)))
+        elif kind == "special":
+            skipped.append((str(child), intake.SPECIAL))
+        elif kind == "file" and child.suffix.lower() == ".zip" and tempdirs is not None:
             subs.extend(_unzip(child, skipped, tempdirs))
-        elif child.is_file():
+        elif kind == "file":
             subs.append(load_file(child))
-        elif child.is_dir():
+        else:
             subs.append(_student_folder(child, skipped))
 
 
 def _student_folder(folder: Path, skipped: list[tuple[str, str]], name: str = "") -> Submission:
     ident = _safe_id(name or folder.name)
-    files = _files(folder)
+    refused: list[tuple[str, str]] = []
+    files = _files(folder, refused)
+    skipped.extend(refused)
+    sub = _pick(folder, files, ident, skipped)
+    if refused:  # the student (and the instructor) read why a file of theirs was not used
+        names = ", ".join(str(Path(p).relative_to(folder)) for p, _ in refused[:5])
+        more = ", ..." if len(refused) > 5 else ""
+        sub.add_note(f"left out, never followed: {len(refused)} link(s) or special file(s) "
+                     f"({names}{more})")  # fmt: skip
+    return sub
+
+
+def _pick(
+    folder: Path, files: list[Path], ident: str, skipped: list[tuple[str, str]]
+) -> Submission:
+    """The folder's one notebook (or module), with the files beside it."""
     for kind in CODE:
         found = [p for p in files if p.suffix.lower() == kind]
         if len(found) == 1:
-            sub = load_file(found[0], ident)
+            sub = load_file(found[0], ident, root=folder)
             attach(sub, folder, [p for p in files if p != found[0]], skipped)
             return sub
         if len(found) > 1:
@@ -280,20 +311,23 @@ def attach(
     total = 0
     for p in files:
         rel = str(p.relative_to(folder))
-        try:
-            size = p.stat().st_size
-        except OSError:
-            continue
-        if size > MAX_EXTRA_FILE:
-            skipped.append((str(p), f"too large to copy beside the submission ({size:,} bytes)"))
-        elif total + size > MAX_EXTRA_TOTAL or len(sub.extra) >= MAX_EXTRA_FILES:
+        if total >= MAX_EXTRA_TOTAL or len(sub.extra) >= MAX_EXTRA_FILES:
             skipped.append((str(p), "not copied beside the submission: too many files or bytes"))
-        else:
-            try:
-                sub.extra[rel] = p.read_bytes()
-                total += size
-            except OSError as exc:
-                skipped.append((str(p), f"cannot be read ({exc.strerror})"))
+            continue
+        try:
+            data = intake.read_regular(p, min(MAX_EXTRA_FILE, MAX_EXTRA_TOTAL - total), folder)
+        except intake.TooLarge as exc:
+            if exc.size > MAX_EXTRA_FILE:
+                why = f"too large to copy beside the submission ({exc.size:,} bytes)"
+            else:
+                why = "not copied beside the submission: too many files or bytes"
+            skipped.append((str(p), why))
+            continue
+        except OSError as exc:
+            skipped.append((str(p), f"cannot be read ({exc.strerror or type(exc).__name__})"))
+            continue
+        sub.extra[rel] = data
+        total += len(data)
     if sub.extra:
         shown = ", ".join(sorted(sub.extra)[:5]) + (", ..." if len(sub.extra) > 5 else "")
         sub.add_note(f"{len(sub.extra)} file(s) beside it copied in: {shown}")
@@ -304,7 +338,7 @@ def load_with_siblings(
 ) -> tuple[Submission, list[tuple[str, str]]]:
     """One notebook or module and the files beside it (as ``grader grade`` on its folder
     would copy them: helper modules and data), without other notebooks and ``exclude``."""
-    sub = load_file(path)
+    sub = load_file(path, given=True)
     folder = path.parent
     skipped: list[tuple[str, str]] = []
     if not sub.gradable:
@@ -312,7 +346,7 @@ def load_with_siblings(
     banned = [e.resolve() for e in exclude]
     files = [
         p
-        for p in _files(folder)
+        for p in _files(folder, skipped)
         if p != path
         and p.suffix.lower() != ".ipynb"
         and not any(b == p.resolve() or b in p.resolve().parents for b in banned)

@@ -86,7 +86,10 @@ def probe(executable: str) -> KernelPython:
         raise AssignmentError(
             f"the assignment's Python {executable} failed: {proc.stderr.strip()[-500:]}"
         )
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    if not lines:
+        raise AssignmentError(f"the assignment's Python {executable} printed nothing: not Python?")
+    info = json.loads(lines[-1])
     if not info["ipykernel"]:
         raise AssignmentError(
             f"the assignment's Python {executable} has no ipykernel, so no kernel can start "

@@ -14,7 +14,7 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from . import clock
+from . import clock, intake
 from .assignment import Limits
 from .checks import Check
 from .errors import KernelHostLost
@@ -63,7 +63,11 @@ class Source:
         """The same cells with ``files`` added to the work dir (they win over the
         submission's own files of the same name: an assignment's data is not the student's
         to replace)."""
-        return Source(self.cells, self.skipped, {**self.files, **files}) if files else self
+        if not files:
+            return self
+        clash = set(intake.clashes(self.files, files))  # a file named data where data/ goes
+        mine = {n: d for n, d in self.files.items() if n not in clash}
+        return Source(self.cells, self.skipped, {**mine, **files})
 
     @classmethod
     def from_module(cls, name: str, data: bytes) -> Source:

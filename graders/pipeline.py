@@ -8,9 +8,10 @@ here) -> report (:mod:`.report`); :mod:`.schedule` runs many submissions at once
 
 from __future__ import annotations
 
+import asyncio
 import time
 
-from . import __version__, notebook
+from . import __version__, intake, notebook
 from .checks import Check
 from .devices import device_info
 from .diagnose import name_mistakes
@@ -100,6 +101,9 @@ async def grade_submission(
         verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
         return verdicts[c.name].outcome is Outcome.PASSED
 
+    if dropped := intake.clashes(sub.extra, p.assignment.data_files):
+        info = report.submission  # the assignment's data wins; the student reads why
+        info.note = "; ".join(filter(None, [info.note, _clash_note(dropped)]))
     try:
         source = _source(sub).with_files(p.assignment.data_files)
         ex = await execute_submission(
@@ -123,8 +127,10 @@ async def grade_submission(
         report.start_error = str(exc) if isinstance(exc, KernelStartError) else ""
         report.execution_time = time.monotonic() - start
         return report
-    _fill(p, report, ex, verdicts)
-    _explain_missing(report, ex, _texts(sub, source))
+    # Host work on what the student sent (comparing values, reading failed cells) runs off
+    # the event loop: other submissions' kernels are driven meanwhile (see intake.py).
+    await asyncio.to_thread(_fill, p, report, ex, verdicts)
+    await asyncio.to_thread(_explain_missing, report, ex, _texts(sub, source))
     report.execution_time = time.monotonic() - start
     return report
 
@@ -169,6 +175,11 @@ def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
         name = got.note or t.stub.split(".")[0]  # a method's class is what is missing
         if why := why_missing(name, texts, report.cells, module):
             t.message = why
+
+
+def _clash_note(dropped: list[str]) -> str:
+    names = ", ".join(dropped[:5]) + (", ..." if len(dropped) > 5 else "")
+    return f"left out: {names} (the assignment's own files go there)"
 
 
 def error_report(p: Prepared, sub: Submission, reason: str) -> Report:
