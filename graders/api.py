@@ -44,7 +44,8 @@ def grade(
     at a time. With ``out``, each student's feedback.html, results.json and report.json and
     the run's gradebook.csv and summary.html are written there, as ``grader grade`` does.
     ``sandbox``, ``kernels`` and ``device`` take the values of the command's options."""
-    found_assignment = find_assignment(str(assignment))
+    named = assignment if isinstance(assignment, str) else str(Path(assignment).resolve())
+    found_assignment = find_assignment(named, submissions=tuple(Path(i) for i in inputs))
     found = discover([Path(i) for i in inputs])
     try:
         if not found.submissions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -60,7 +61,7 @@ class Assignment:
     root: Path  # assignments/<name>
     reference_dir: Path | None  # reference/<name>, absent in a student bundle
     stubs: tuple[str, ...]
-    secret_seed: int
+    secret_seed: str  # an int in older assignments: the same seeds (its digits are hashed)
     limits: Limits
     data: str | None  # "fashion-mnist" when the template reads that dataset
     heavy_imports: tuple[str, ...]
@@ -169,23 +170,51 @@ def search_roots() -> list[Path]:
     return roots
 
 
-def find_assignment(name: str, home: Path | None = None) -> Assignment:
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
+
+
+def _is_path(name: str) -> bool:
+    """A name the user wrote as a path (``./hw``, ``dist/hw``, ``/abs``): looked up there only.
+    A bare name is looked up in the search roots, never as a folder of the working directory
+    (where a student's folder could ship one)."""
+    return "/" in name or os.sep in name or name in (".", "..") or name.startswith("~")
+
+
+def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
+    real = path.resolve()
+    return any(real == f or f in real.parents for f in folders)
+
+
+def find_assignment(
+    name: str, home: Path | None = None, submissions: tuple[Path, ...] = ()
+) -> Assignment:
     """An assignment by path (a folder holding assignment.toml: a checkout's or a student
-    bundle's) or by name under each search root's ``assignments/`` and ``dist/``."""
+    bundle's) or by name under each search root's ``assignments/`` and ``dist/``. A folder
+    inside ``submissions`` (the inputs being graded) is never one: a student's folder must not
+    become the assignment whose checks and interpreter the host runs."""
     roots = [home] if home is not None else search_roots()
-    candidate = Path(name)
-    if (candidate / "assignment.toml").is_file():
+    banned = tuple(p.resolve() for p in submissions)
+    candidate = Path(name).expanduser()
+    if _is_path(name) and (candidate / "assignment.toml").is_file():
         return load_assignment(candidate.resolve())
+    if not PLAIN_NAME.match(name):
+        raise UsageError(_not_found(name, roots))
     for root in roots:
         for d in (root / "assignments" / name, root / "dist" / name):  # dist: a student bundle
-            if (d / "assignment.toml").is_file():
+            if (d / "assignment.toml").is_file() and not _inside(d, banned):
                 return load_assignment(d)
     raise UsageError(_not_found(name, roots))
 
 
 def _not_found(name: str, roots: list[Path]) -> str:
     """Where an assignment was looked for, what was there, and what else is accepted."""
-    if Path(name).is_dir():
+    if not _is_path(name) and (Path(name) / "assignment.toml").is_file():
+        return (
+            f"no assignment named {name!r} in the search roots; a folder {name} is here, "
+            f"but a bare name never means a folder of the working directory (it could be a "
+            f"student's): write ./{name} to use that folder"
+        )
+    if _is_path(name) and Path(name).expanduser().is_dir():
         return (
             f"{name} is a folder without assignment.toml; pass the folder of one assignment "
             "(assignments/NAME or a student bundle dist/NAME)"
@@ -226,7 +255,7 @@ def load_assignment(root: Path) -> Assignment:
             root=root,
             reference_dir=ref if ref.is_dir() else None,
             stubs=stubs,
-            secret_seed=int(grading.get("secret_seed", 0)),
+            secret_seed=str(grading.get("secret_seed", 0)),
             limits=_limits(cfg.get("limits", {}), path),
             data=grading.get("data"),
             heavy_imports=tuple(grading.get("heavy_imports", ())),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import notebook, terminal
-from .assignment import Assignment, find_assignment, search_roots
+from .assignment import PLAIN_NAME, Assignment, find_assignment, search_roots
 from .bundle import write_bundle
 from .cli_args import build_parser
 from .cluster import grade_on_cluster
@@ -62,7 +62,7 @@ async def _grade(args: argparse.Namespace) -> int:
         from .similarity_report import require_detector
 
         require_detector()
-    assignment = find_assignment(args.assignment)
+    assignment = find_assignment(args.assignment, submissions=tuple(args.inputs))
     found = discover(args.inputs)
     try:
         return await _grade_found(args, assignment, found)
@@ -154,24 +154,35 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     return _exit_code(reports)
 
 
-def _assignment_for(sub: Submission, name: str | None) -> Assignment:
+def _assignment_for(sub: Submission, name: str | None, folder: Path) -> Assignment:
+    """The assignment ``grader check`` grades against: ``--assignment``, else the name in the
+    notebook's metadata (a plain name, looked up in the search roots only), else the only
+    one there is. Nothing in ``folder`` (the student's files) counts, but its ``dist/``."""
+    banned = tuple(c for c in folder.iterdir() if c.name != "dist") if folder.is_dir() else ()
     if name:
-        return find_assignment(name)
+        return find_assignment(name, submissions=banned)
     if sub.kind == "notebook" and sub.gradable:
         nb = notebook.read(sub.data).nb
         meta = nb.metadata.get("grader", {}) if nb is not None else {}
-        if isinstance(meta.get("assignment"), str):
-            return find_assignment(meta["assignment"])
+        named = meta.get("assignment") if isinstance(meta, dict) else None
+        if isinstance(named, str) and not PLAIN_NAME.match(named):
+            raise UsageError(
+                f"the notebook's metadata names the assignment {named[:100]!r}, which is not "
+                "a plain name; pass --assignment NAME"
+            )
+        if isinstance(named, str):
+            return find_assignment(named, submissions=banned)
     names = sorted(
         {
             p.parent.name
             for r in search_roots()
-            for folder in ("assignments", "dist")
-            for p in (r / folder).glob("*/assignment.toml")
+            for folder_name in ("assignments", "dist")
+            for p in (r / folder_name).glob("*/assignment.toml")
+            if not any(b == p.parent or b in p.parents for b in banned)
         }
     )
     if len(names) == 1:
-        return find_assignment(names[0])
+        return find_assignment(names[0], submissions=banned)
     known = f" ({', '.join(names)})" if names else ""
     why = f" ({sub.path.name}: {sub.problem})" if not sub.gradable else ""
     raise UsageError(f"cannot tell which assignment this is{why}; pass --assignment NAME{known}")
@@ -182,7 +193,7 @@ async def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.submission}: no such file")
     # The files beside the notebook go with it, as when the instructor grades its folder.
     sub, skipped = load_with_siblings(args.submission, exclude=(args.out, Path("dist")))
-    assignment = _assignment_for(sub, args.assignment)
+    assignment = _assignment_for(sub, args.assignment, args.submission.parent)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     p: Prepared = await prepare(assignment, _settings(args, public_only=True))

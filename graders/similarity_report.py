@@ -176,7 +176,7 @@ def command(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise UsageError("--top must be at least 1")
     require_detector()
-    assignment = find_assignment(args.assignment)
+    assignment = find_assignment(args.assignment, submissions=tuple(args.inputs))
     found = discover(args.inputs)
     try:
         for path, reason in found.skipped:
