@@ -237,14 +237,13 @@ def import_assignment_file(path: Path, kind: str) -> Any:
 def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
     """Import an assignment's ``checks.py`` and collect its checks in source order."""
     module = import_assignment_file(path, "checks")
-    helpers = []
+    helpers: dict[str, tuple[str, int]] = {}
     pending: list[tuple[int, _Pending]] = []
     for value in vars(module).values():
         if isinstance(value, _Helper):
-            helpers.append(_function_source(value.func))
+            helpers[value.func.__name__] = _function_source(value.func)
         elif isinstance(value, _Pending):
             pending.append((value.func.__code__.co_firstlineno, value))
-    helper_src = "".join(src for src, _ in sorted(helpers, key=lambda h: h[1]))
 
     checks: list[Check] = []
     names: dict[str, str] = {}  # function name -> check name, of the checks defined so far
@@ -257,6 +256,7 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
         depends = tuple(_dependency(dep, names, where) for dep in p.depends)
         names[p.func.__name__] = name
         src, _ = _function_source(p.func)
+        helper_src = _helpers_for(src, helpers)
         lint_free_names(helper_src + src, where)
         checks.append(
             Check(
@@ -271,6 +271,20 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
     if not checks:
         raise AssignmentError(f"{path} defines no checks")
     return CheckSuite(tuple(checks), path, stubs)
+
+
+def _helpers_for(src: str, helpers: dict[str, tuple[str, int]]) -> str:
+    """The @helper functions a probe calls, directly or through other helpers, in source
+    order: a probe travels with those only (a public check's bundle never carries a helper
+    that only hidden checks use)."""
+    needed: set[str] = set()
+    todo = [src]
+    while todo:
+        names = {n.id for n in ast.walk(ast.parse(todo.pop())) if isinstance(n, ast.Name)}
+        for name in sorted((names & helpers.keys()) - needed):
+            needed.add(name)
+            todo.append(helpers[name][0])
+    return "".join(s for s, _ in sorted((helpers[n] for n in needed), key=lambda h: h[1]))
 
 
 HIDDEN_DATA = "hidden_data"  # beside checks.py; never in the student bundle

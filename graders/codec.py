@@ -21,11 +21,18 @@ import numpy as np
 
 from .runtime import ARRAY_KEY, OPAQUE_KEY, TUPLE_KEY, encode_value
 
-# Only plain numeric dtypes may cross; object, void and string dtypes never do.
+# Only plain numeric dtypes may cross as arrays (complex too); strings and objects cross as
+# lists, anything else as an opaque description that never passes a check.
 ALLOWED_DTYPES = frozenset(
     f"{order}{kind}{size}"
     for order in "<>|"
-    for kind, sizes in (("f", (2, 4, 8)), ("i", (1, 2, 4, 8)), ("u", (1, 2, 4, 8)), ("b", (1,)))
+    for kind, sizes in (
+        ("f", (2, 4, 8)),
+        ("i", (1, 2, 4, 8)),
+        ("u", (1, 2, 4, 8)),
+        ("b", (1,)),
+        ("c", (8, 16)),
+    )
     for size in sizes
 )
 MAX_DEPTH = 32
@@ -117,12 +124,17 @@ def decode(text: str | bytes) -> Any:
         obj = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise CodecError(f"not valid JSON: {exc}") from None
+    return decode_parsed(obj)
+
+
+def decode_parsed(obj: Any) -> Any:
+    """:func:`decode` of JSON already parsed (a probe reply's value). Raises CodecError."""
     try:
         return _decode(obj)
-    except (ValueError, TypeError, RecursionError) as exc:
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:
         if isinstance(exc, CodecError):
             raise
-        raise CodecError(str(exc)) from None
+        raise CodecError(str(exc) or type(exc).__name__) from None
 
 
 def encode(value: Any) -> str:

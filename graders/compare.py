@@ -6,7 +6,6 @@ checks); ``hint`` never quotes expected values or inputs (shown for hidden check
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +37,8 @@ def _scalar(v: Any, width: int) -> str:
     """A float to 6 significant digits; anything else as its repr, cut to ``width``."""
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.6g}"
+    if isinstance(v, (complex, np.complexfloating)):
+        return f"{complex(v):.6g}"
     text = repr(v)
     return text if len(text) <= width else text[: width - 3] + "..."
 
@@ -69,6 +70,34 @@ def _kind(v: Any) -> str:
     if isinstance(v, Opaque):
         return f"a {v.type_name} ({v.text})"
     return f"a {type(v).__name__}"
+
+
+def _has_opaque(v: Any, depth: int = 0) -> bool:
+    if isinstance(v, Opaque) or depth > 40:
+        return True
+    if isinstance(v, (list, tuple)):
+        return any(_has_opaque(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return any(_has_opaque(x, depth + 1) for x in v.values())
+    return False
+
+
+def unreadable(expected: Any, got: Any, label: str) -> Verdict | None:
+    """A value the kernel could only describe (an object, a datetime array) never passes: its
+    description is not its value. None when both sides are data."""
+    if _has_opaque(expected):
+        return Verdict.fail(
+            f"{label or 'result'}: the expected result is not data the grader can compare; "
+            "tell your instructor"
+        )
+    if _has_opaque(got):
+        return Verdict.fail(
+            f"{label or 'result'}: got {_kind(got)}, which the grader cannot read as data: "
+            "return numbers, strings, lists, tuples, dicts, or arrays/tensors of numbers",
+            f"{label or 'result'} is not data the grader can read (numbers, strings, lists, "
+            "dicts, arrays)",
+        )
+    return None
 
 
 def as_numeric(v: Any) -> np.ndarray[Any, Any] | None:
@@ -103,6 +132,8 @@ class AllClose:
     dtype_kinds: str | None = None  # e.g. "iub": the result must be integer-valued typed
 
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        if (no := unreadable(expected, got, label)) is not None:
+            return no
         if isinstance(expected, dict):
             return self._dict(expected, got, label)
         label = label or "result"  # "" names a dict's fields alone; anything else needs a name
@@ -123,10 +154,11 @@ class AllClose:
         shaped = self._shape(exp, act, label)
         if isinstance(shaped, Verdict):
             return shaped
+        kind = np.complex128 if "c" in (exp.dtype.kind, shaped.dtype.kind) else np.float64
         try:
-            e = exp.astype(np.float64)
-            a = shaped.astype(np.float64)
-        except (TypeError, ValueError):
+            e = exp.astype(kind)
+            a = shaped.astype(kind)
+        except (TypeError, ValueError, OverflowError):  # 10**400 is no float
             return Verdict.fail(f"{label}: expected numbers, got {_kind(got)}")
         return self._values(e, a, label)
 
@@ -189,7 +221,7 @@ class AllClose:
         n_bad = int((~close).sum())
         more = f" ({n_bad} of {close.size} values differ)" if close.size > 1 else ""
         ev, av = e.ravel()[bad], a.ravel()[bad]
-        if math.isnan(av):
+        if bool(np.isnan(av)):
             return Verdict.fail(f"{where}: got NaN{more}", f"{where} is NaN{more}")
         return Verdict.fail(
             f"{where}: expected {_fmt(ev)}, got {_fmt(av)}{more}",
@@ -202,6 +234,8 @@ class Exact:
     """Equal values (after turning sequences into arrays where both are numeric)."""
 
     def __call__(self, expected: Any, got: Any, label: str) -> Verdict:
+        if (no := unreadable(expected, got, label)) is not None:
+            return no
         label = label or "result"
         exp, act = as_numeric(expected), as_numeric(got)
         if exp is not None and act is not None:

@@ -44,11 +44,16 @@ def matches(check: Check, mine: ProbeResult | None, got: ProbeResult) -> bool:
     if check.cases or got.failed_cases:
         if not isinstance(mine.value, dict) or not isinstance(got.value, dict) or not got.value:
             return False
-        return all(
-            k in mine.value and check.compare(mine.value[k], v, check.label).passed
-            for k, v in got.value.items()
-        )
-    return check.compare(mine.value, got.value, check.label).passed
+        return all(k in mine.value and _same(check, mine.value[k], v) for k, v in got.value.items())
+    return _same(check, mine.value, got.value)
+
+
+def _same(check: Check, mine: object, got: object) -> bool:
+    """Equal by the check's comparator; a value it cannot handle is no match."""
+    try:
+        return check.compare(mine, got, check.label).passed
+    except Exception:  # a student's value: see score.compared
+        return False
 
 
 def diagnose(

@@ -11,10 +11,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .codec import CodecError, decode
+from .codec import CodecError, decode_parsed
 from .typenote import clean_type
 
 PAYLOAD_MIME = "application/vnd.grader.probe+json"
+# One check's reply, before it is parsed: JSON of nested lists costs the harness ~20x its
+# length in Python objects, so a kernel within its own memory limit could otherwise make the
+# host hold gigabytes. 16 MB carries an array of 1.5 million float64 (base64).
+MAX_PAYLOAD_CHARS = 16 * 1024 * 1024
 
 
 class CellStatus(StrEnum):
@@ -92,9 +96,12 @@ def decode_payload(payload: Any) -> ProbeResult:
         return ProbeResult(
             ProbeKind.INVALID, note="the check produced no result (was the kernel tampered with?)"
         )
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        size = f"{len(payload) / 2**20:.0f} MB; the limit is {MAX_PAYLOAD_CHARS // 2**20} MB"
+        return ProbeResult(ProbeKind.INVALID, note=f"the result is too large to read ({size})")
     try:
         raw = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError, MemoryError):
         return ProbeResult(ProbeKind.INVALID, note=INVALID)
     if isinstance(raw, dict) and raw.get("kind") == "cases":
         return _decode_cases(raw.get("cases"))
@@ -106,7 +113,7 @@ def _decode_result(raw: Any) -> ProbeResult:
     kind = raw.get("kind") if isinstance(raw, dict) else None
     if kind == "value":
         try:
-            value = decode(json.dumps(raw.get("value")))
+            value = decode_parsed(raw.get("value"))
         except CodecError as exc:
             return ProbeResult(ProbeKind.INVALID, note=f"the result could not be read: {exc}")
         return ProbeResult(ProbeKind.VALUE, value=value, vtype=clean_type(raw.get("type")))

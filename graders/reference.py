@@ -47,12 +47,19 @@ def library_versions() -> dict[str, str]:
 
 
 def seeds(assignment: Assignment, suite: CheckSuite) -> dict[str, int]:
-    """Each check's seed, derived from the assignment's secret seed and the check's name."""
+    """Each check's seed. A hidden check's comes from the assignment's secret and the check's
+    name; a public check's from public data only (the assignment's and the check's names):
+    the bundle shows public seeds to students, and they must say nothing of the secret."""
+
+    def derive(text: str) -> int:
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % 2**31
+
     return {
-        c.name: int.from_bytes(
-            hashlib.sha256(f"{assignment.secret_seed}:{c.name}".encode()).digest()[:4], "big"
+        c.name: derive(
+            f"{assignment.secret_seed}:{c.name}"
+            if c.hidden
+            else f"public:{assignment.name}:{c.name}"
         )
-        % 2**31
         for c in suite.checks
     }
 

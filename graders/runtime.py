@@ -21,7 +21,7 @@ from typing import Any
 _dumps = _json.dumps
 _loads = _json.loads
 _b64 = _base64.b64encode
-_ALLOWED_KINDS = "fiub"
+_ALLOWED_KINDS = "fiubc"  # complex crosses as a numeric array too, never as a scalar
 _PLAIN = (bool, int, float, str)  # bool first: a bool is an int
 # The wire format's markers (graders/codec.py decodes them).
 ARRAY_KEY = "__ndarray__"
@@ -128,11 +128,17 @@ def encode_value(v: Any, other: Any = None, depth: int = 0) -> Any:
             v = v.float()
         v = v.numpy()
     if np is not None:
+        if isinstance(v, complex):
+            v = np.complex128(v)
         if isinstance(v, np.generic):
             v = np.asarray(v)
-            if v.dtype.kind in _ALLOWED_KINDS:
+            if v.dtype.kind in "fiub":
                 return v.item()
         if isinstance(v, np.ndarray):
+            if v.dtype.kind in "UO":  # strings as strings, objects item by item
+                return encode_value(v.tolist(), other, depth + 1)
+            if v.dtype.kind == "c" and v.dtype.itemsize > 16:
+                v = v.astype(np.complex128)
             if v.dtype.kind not in _ALLOWED_KINDS:
                 return _opaque(v, f"array of dtype {v.dtype}")
             a = np.array(v, order="C", copy=True)  # not ascontiguousarray: it makes 0-d 1-d

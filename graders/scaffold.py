@@ -28,7 +28,8 @@ stubs = [{stub}]
 
 [grading]
 # Hidden checks draw their inputs from this seed. Keep it secret; it is never shipped.
-secret_seed = {seed}
+# 128 random bits: too many to search from anything students see.
+secret_seed = "{seed}"
 # Imported right after the kernel starts, before the student's first cell.
 heavy_imports = ["numpy"]
 
@@ -202,7 +203,7 @@ def new_assignment(
         folder / "assignment.toml": TOML.format(
             name=json.dumps(name),
             title=json.dumps(title),
-            seed=secrets.randbelow(2**31),
+            seed=secrets.token_hex(16),
             stub=json.dumps("Scaler" if classes else "mse"),
         ),
         folder / "template.ipynb": nbformat.writes(template(name, title, classes)) + "\n",

@@ -19,17 +19,42 @@ from .model import CaseResult, CheckResult, Outcome, PlotData
 from .typenote import TypeVerdict
 
 
+def shown_error(check: Check, err: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What a student sees of their exception on this check. A hidden check shows its type
+    and the student's own lines, never its message: their code may have put the hidden
+    inputs, or the hidden data file it was handed, into it."""
+    if err is None or check.feedback == "none":
+        return None
+    if check.hidden and check.feedback != "full":
+        return {**err, "message": ""}
+    return err
+
+
 def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -> str:
     if not err:
         return f"`{stub}` raised an error"
     msg = err.get("message", "")
     text = f"`{stub}` raised {err.get('type', 'an error')}" + (f": {msg}" if msg else "")
-    if signature and wrong_call(stub, err):
+    if signature:  # the call did not fit the parameters (see wrong_call)
         text += (
             f". The checks call it as `{signature}`, as the template defines it: keep those "
             "parameters, in that order"
         )
     return text
+
+
+def compared(check: Check, expected: Any, got: Any) -> Verdict:
+    """The check's comparator on a student's value. Whatever the value makes it raise (a
+    number too large for a float, a structure too deep) fails the check: a student's value
+    never makes the harness report an error."""
+    try:
+        return check.compare(expected, got, check.label)
+    except Exception as exc:  # any comparator, any value
+        label = check.label or "result"
+        return Verdict.fail(
+            f"{label}: your value could not be compared with the expected one "
+            f"({type(exc).__name__}); return plain numbers, arrays or lists of the expected shape"
+        )
 
 
 def wrong_call(stub: str, err: dict[str, Any]) -> bool:
@@ -70,7 +95,12 @@ def failure_text(check: Check, got: ProbeResult, signature: str = "") -> str:
     if memory:
         detail = f" ({got.error['type']})" if got.error else ""
         return f"`{stub}` {MEMORY_ADVICE[memory]}{detail}."
-    return _error_message(stub, got.error, signature)
+    shown = shown_error(check, got.error)
+    fits = bool(got.error) and wrong_call(stub, got.error or {})  # judged on the real message
+    text = _error_message(stub, shown, signature if fits else "")
+    if shown is not None and got.error and got.error.get("message") and not shown["message"]:
+        text += " (a hidden check does not show its message)"
+    return text
 
 
 def evaluate(
@@ -105,7 +135,7 @@ def evaluate(
     assert ref is not None
     if check.cases or got.failed_cases:
         return _evaluate_cases(check, ref, got, result, signature)
-    verdict = check.compare(ref.value, got.value, check.label)
+    verdict = compared(check, ref.value, got.value)
     shown: dict[str, Any] = {}
     if check.feedback == "full":  # hidden checks show values only when their author says so
         shown = {"expected": render_value(ref.value), "got": render_value(got.value)}
@@ -151,8 +181,7 @@ def _not_compared(
     if got.kind == ProbeKind.NOT_IMPLEMENTED:
         return Outcome.MISSING, failure_text(check, got), None
     if got.kind == ProbeKind.ERROR:
-        shown_error = got.error if check.feedback != "none" else None
-        return Outcome.ERROR, failure_text(check, got, signature), shown_error
+        return Outcome.ERROR, failure_text(check, got, signature), shown_error(check, got.error)
     if got.kind == ProbeKind.TIMEOUT:
         return (
             Outcome.TIMEOUT,
@@ -242,7 +271,7 @@ def _evaluate_cases(
             failures.append(f"{case}: {entry.message}")
         cases.append(entry)
     raised = [r.error for r in probe.failed_cases.values() if r.kind == ProbeKind.ERROR]
-    first_error = raised[0] if raised else None
+    first_error = shown_error(check, raised[0]) if raised else None
     passed = len(cases) - len(failures)
     score = check.points * passed / len(cases) if cases else 0.0
     if not got and probe.failed_cases:  # every case raised: the outcome says so
@@ -275,7 +304,7 @@ def _case_entry(
     elif case not in got:
         entry.outcome, entry.message = Outcome.FAILED, _student_text(check, Verdict.fail("not run"))
     else:
-        verdict = check.compare(exp, got[case], check.label)
+        verdict = compared(check, exp, got[case])
         typed = _types(check, _case(ref.vtype, case), _case(probe.vtype, case))
         if not verdict.passed or typed.fails:
             entry.outcome = Outcome.FAILED

@@ -89,17 +89,61 @@ def test_the_kernels_encoder_round_trips_what_a_student_returns() -> None:
     assert got["7"] == "key made a string"
 
 
-def test_the_kernels_encoder_makes_other_values_opaque() -> None:
+def test_the_kernels_encoder_sends_strings_and_complex_as_data_and_others_opaque() -> None:
     from graders.runtime import encode_value
 
     class Hostile:
         def __repr__(self) -> str:
             raise RuntimeError("no")
 
-    got = decode(json.dumps(encode_value([Hostile(), np.array(["a", "b"]), 1 + 2j])))
+    when = np.array(["2026-01-01"], dtype="datetime64[D]")
+    objects = np.array([1, "x"], dtype=object)
+    values = [Hostile(), np.array(["a", "b"]), 1 + 2j, np.zeros(3, complex), when, objects]
+    got = decode(json.dumps(encode_value(values)))
     assert got[0] == Opaque("Hostile", "<unrepresentable>")
-    assert got[1].type_name == "ndarray" and "dtype <U1" in got[1].text
-    assert got[2] == Opaque("complex", "(1+2j)")
+    assert got[1] == ["a", "b"]  # strings as strings
+    assert got[2].dtype == np.complex128 and got[2] == 1 + 2j  # complex as numbers
+    assert got[3].dtype == np.complex128 and got[3].shape == (3,)
+    assert isinstance(got[4], Opaque) and "datetime64" in got[4].text
+    assert got[5] == [1, "x"]
+
+
+def test_values_that_cross_only_as_descriptions_never_pass() -> None:
+    """#32.4: an FFT stub returning zeros of the wrong length, a label stub returning junk
+    strings, an object whose repr matches: each fails, with a message."""
+    from graders.compare import allclose, exact
+
+    fft = np.fft.fft(np.arange(7.0))
+    wrong = np.zeros(12, complex)
+    assert not allclose()(fft, wrong, "X").passed
+    assert "shape" in allclose()(fft, wrong, "X").message
+    assert not allclose()(fft, fft.conj(), "X").passed
+    assert allclose()(fft, fft + 1e-12, "X").passed
+    assert not exact()(["cat", "dog"], ["xyz"] * 7, "labels").passed
+    assert exact()(["cat", "dog"], ["cat", "dog"], "labels").passed
+    same = Opaque("Thing", "<Thing>")
+    v = exact()(same, same, "r")
+    assert not v.passed and "instructor" in v.message
+    v = allclose()(1.0, same, "r")
+    assert not v.passed and "cannot read" in v.message
+    assert not allclose()([1.0, 2.0], [1.0, Opaque("X", "2.0")], "r").passed
+
+
+def test_a_number_too_large_fails_the_check_not_the_harness() -> None:
+    """#32.5: 10**400 is no float; the comparison fails the check with a message."""
+    from graders.checks import Check, Visibility
+    from graders.compare import allclose
+    from graders.kernel_results import ProbeKind, ProbeResult
+    from graders.model import Outcome
+    from graders.score import evaluate
+
+    assert not allclose()(0.5, 10**400, "loss").passed
+    check = Check(name="f: x", stub="f", description="", func_name="x", source="", points=2,
+                  visibility=Visibility.PUBLIC, compare=lambda e, g, lbl: 1 / 0, label="loss",
+                  cases=False, timeout=None)  # fmt: skip
+    ref = ProbeResult(ProbeKind.VALUE, value=0.5)
+    r = evaluate(check, ref, ProbeResult(ProbeKind.VALUE, value=10**400))
+    assert r.outcome is Outcome.FAILED and "ZeroDivisionError" in r.message and r.score == 0
 
 
 def test_the_harness_encodes_with_the_kernels_encoder() -> None:

@@ -22,10 +22,13 @@ def test_intro_ann_loads_with_17_checks_totalling_100() -> None:
     assert len(suite.checks) == 17 and suite.total_points == 100
     assert a.reference_dir is not None and a.secret_seed
     gd = suite.checks[0]
-    assert gd.name.startswith("gradient_descent: ") and gd.source.lstrip().startswith(
-        "def _torch_data"
-    )
+    assert gd.name.startswith("gradient_descent: ") and gd.source.startswith("def gd_example")
     assert "@check" not in gd.source  # decorators are not sent to the kernel
+    # a probe travels with the @helpers it calls only (#32.9: none that only hidden checks use)
+    by_func = {c.func_name: c for c in suite.checks}
+    assert by_func["te_hidden"].source.startswith("def _torch_data")
+    assert "def _linear_model" in by_func["te_hidden"].source
+    assert "_torch_data" not in by_func["acc_example"].source
     assert len(suite.public().checks) == 9
 
 
