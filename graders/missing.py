@@ -35,13 +35,20 @@ def _bound(nodes: list[ast.stmt]) -> Iterator[str]:
             yield from _bound(node.body)
 
 
+# Student text read on the host: a cell longer than this is only scanned line by line.
+MAX_PARSED_CHARS = 200_000
+
+
 def defines(code: str, name: str) -> bool:
-    """Whether a cell's code binds ``name`` at its top level; a cell that does not parse is
-    read line by line for ``def name`` / ``class name``."""
+    """Whether a cell's code binds ``name`` at its top level; a cell that does not parse (or
+    is too long or deep to parse) is read line by line for ``def name`` / ``class name``, in
+    time linear in its length (no pattern may span lines: blank lines cost nothing)."""
     try:
+        if len(code) > MAX_PARSED_CHARS:
+            raise ValueError("too long to parse on the host")
         tree = ast.parse(code)
-    except SyntaxError:
-        pattern = rf"^\s*(?:async\s+)?(?:def|class)\s+{re.escape(name)}\b"
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        pattern = rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(name)}\b"
         return re.search(pattern, code, re.MULTILINE) is not None
     return name in set(_bound(tree.body))
 

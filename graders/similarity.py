@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import io
 import itertools
+import re
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +77,13 @@ class Pair:
         return max(self.stub_standout.values(), default=0.0)
 
 
+# Bounds on the student text this step parses on the host (see intake.py): a submission or a
+# cell over them is left out and the report says so. Parsing is linear in their length.
+MAX_CODE_CHARS = 300_000
+MAX_CELL_CHARS = 200_000
+_SHELL = re.compile(r"^([ \t]*)(?:(?:[A-Za-z_][\w.]*[ \t]*=[ \t]*)?[!%]|[\w.]+\?\??[ \t]*$)")
+
+
 def _cells(data: bytes, kind: str) -> list[str]:
     if kind == "module":
         return [data.decode("utf-8", errors="replace")]
@@ -83,16 +91,23 @@ def _cells(data: bytes, kind: str) -> list[str]:
     return [c.source for c in nb.cells if c.cell_type == "code"] if nb is not None else []
 
 
-def _python(source: str) -> ast.Module | None:
-    """A cell as Python (magics turned into calls, as IPython runs them); None if not."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
+def _without_magics(source: str) -> str:
+    """A cell's IPython lines (``%magic``, ``!shell``, ``x = !cmd``, ``obj?``) as ``pass``,
+    line by line in linear time (IPython's own transformer re-reads the cell for each such
+    line: minutes for a cell of a few hundred). A cell magic (``%%time``) is not Python."""
+    if source.lstrip().startswith("%%"):
+        return ""
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if m := _SHELL.match(line):
+            lines[i] = f"{m.group(1)}pass"
+    return "\n".join(lines)
 
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # IPython's own parser failing: try the text as it is
-        pass
+
+def _python(source: str) -> ast.Module | None:
+    """A cell as Python (IPython's lines as ``pass``); None if it is not Python."""
     try:
-        return ast.parse(source)
+        return ast.parse(_without_magics(source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # hostile nesting too
         return None
 
@@ -131,9 +146,15 @@ def extract(
     """A submission's code, as the comparison sees it (see the module's docstring). A stub
     left as the template has it is not the student's: it is left out."""
     trees, notes = [], []
-    for i, cell in enumerate(_cells(data, kind)):
-        tree = _python(cell)
-        if tree is None:
+    cells = _cells(data, kind)
+    if (size := sum(len(c) for c in cells)) > MAX_CODE_CHARS:
+        why = f"{size:,} characters of code (the limit is {MAX_CODE_CHARS:,}): not compared"
+        return Code(sid, {}, "", (why,))
+    for i, cell in enumerate(cells):
+        tree = _python(cell) if len(cell) <= MAX_CELL_CHARS else None
+        if len(cell) > MAX_CELL_CHARS:
+            notes.append(f"code cell {i + 1} is too long to compare ({len(cell):,} characters)")
+        elif tree is None:
             notes.append(f"code cell {i + 1} is not Python: left out")
         else:
             trees.append(tree)
