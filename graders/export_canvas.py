@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from . import intake
 from .errors import UsageError
 from .export import Exported, Graded, read_csv, write_csv, write_pages
 from .lms import CANVAS
@@ -77,6 +78,10 @@ def gradebook_rows(
     out = [[header[i] for i in keep]]
     for row in rows[1:]:
         cells = [row[i] if i < len(row) else "" for i in keep]
+        # names and sections are people's words: never a formula (the id stays as Canvas has it)
+        cells[:first] = [
+            c if i == id_at else intake.csv_cell(c) for i, c in enumerate(cells[:first])
+        ]
         uid = row[id_at].strip() if id_at < len(row) else ""
         if not uid:  # Points Possible and other rows that are not a student's
             out.append(cells)

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import intake
 from .errors import UsageError
 from .export import Exported, Graded, comment, read_csv, write_csv, write_pages
 
@@ -126,6 +127,9 @@ def export_moodle(
     cols = columns(rows[0], named)
     done = Exported()
     participants = fill(reports, rows, cols, done)
+    ours = {cols.id, cols.grade, cols.feedback, cols.maximum}
+    for row in rows[1:]:  # names, online text: students' words, never a spreadsheet formula
+        row[:] = [c if i in ours else intake.csv_cell(c) for i, c in enumerate(row)]
     done.written.append(write_csv(out / "moodle_worksheet.csv", rows, delimiter))
     if cols.feedback is None:
         done.notes.append("the worksheet has no feedback column: enable 'Feedback comments' in "

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from . import intake
 from .model import Event, EventKind, Report
 from .plots import histogram, line_plot, parabola_plot
 
@@ -201,7 +202,9 @@ def gradebook_csv(reports: list[dict[str, Any]], ungradable_score: str = "blank"
         points = f"{r['score']:g}"
         if r["status"] == "error" or (r["status"] == "ungradable" and ungradable_score != "zero"):
             points = ""
-        w.writerow([sub.get("student") or sub["id"], sub.get("student_id") or sub["id"],
+        who = [intake.csv_cell(sub.get("student") or sub["id"]),
+               intake.csv_cell(sub.get("student_id") or sub["id"])]  # fmt: skip
+        w.writerow([*who,
                     points, r["status"],
                     *(f"{scores[n]:g}" if n in scores else "" for n in check_names)])  # fmt: skip
     return buf.getvalue()

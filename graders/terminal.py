@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .model import Outcome, Report, Status
 
@@ -43,18 +44,20 @@ def grade_table(reports: list[Report]) -> Table:
         lost = sum(t.outcome is not Outcome.PASSED for t in r.tests)
         status = r.status.value if r.status is Status.GRADED else f"{r.status.value}: {r.reason}"
         style = "green" if r.all_passed else ("red" if r.status is not Status.GRADED else "")
-        cells = [r.submission.id, *([r.submission.student or ""] if named else [])]
+        # Names, ids and reasons come from students: Text, never markup ("[/]" is a name too)
+        cells = [Text(r.submission.id), *([Text(r.submission.student or "")] if named else [])]
         cells += [
-            f"{r.score:g}/{r.max_score:g}",
-            status,
-            str(lost) if r.status is Status.GRADED else "-",
+            Text(f"{r.score:g}/{r.max_score:g}"),
+            Text(status),
+            Text(str(lost) if r.status is Status.GRADED else "-"),
         ]
         table.add_row(*cells, style=style)
     return table
 
 
 def check_table(r: Report) -> Table:
-    table = Table(title=f"{r.assignment['title']}: {r.submission.id}", title_justify="left")
+    title = Text(f"{r.assignment['title']}: {r.submission.id}")
+    table = Table(title=title, title_justify="left")
     table.add_column("result")
     table.add_column("points", justify="right")
     table.add_column("check")
@@ -62,7 +65,7 @@ def check_table(r: Report) -> Table:
         table.add_row(
             f"[{STYLE[t.outcome.value]}]{t.outcome.value}[/]",
             f"{t.score:g}/{t.max_score:g}",
-            t.name,
+            Text(t.name),
         )
     return table
 
@@ -82,7 +85,7 @@ def progress(total: int) -> Iterator[Progress | None]:
         return
     bar = Progress(
         TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}"),
+        TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[last]}", markup=False),
         console=err,
     )  # fmt: skip
     with bar:
