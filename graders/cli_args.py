@@ -76,7 +76,10 @@ def _with_exit_codes(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
 
 def _class_inputs(p: argparse.ArgumentParser) -> None:
     """What grade and similarity both read: an assignment, the submissions, an output folder."""
-    p.add_argument("assignment", help="assignment name (assignments/<name>) or folder")
+    p.add_argument(
+        "assignment",
+        help="assignment name (assignments/<name>) or a folder written as a path (./NAME)",
+    )
     p.add_argument("inputs", nargs="+", type=Path, help="notebooks, modules or folders of them")
     p.add_argument(
         "--out", type=Path, default=Path("reports"), help="output folder (default: reports)"
