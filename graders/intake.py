@@ -165,8 +165,11 @@ def unique_ids(subs: Iterable[HasId]) -> None:
 
 def csv_cell(value: object) -> str:
     """A cell of student-supplied text, safe to open in a spreadsheet: text that begins with
-    ``= + - @``, a tab or a carriage return gets a leading apostrophe (numbers stay numbers)."""
+    ``= + - @``, a tab or a carriage return gets a leading apostrophe (numbers, and the dash
+    an LMS writes for "no date", stay as they are)."""
     text = "" if value is None else str(value)
+    if not text.strip(" -"):  # "-": an LMS's empty date, compared on import; never a formula
+        return text
     if text.startswith(FORMULA_START) and not _NUMBER.match(text):
         return "'" + text
     return text
