@@ -84,10 +84,20 @@ def needs_first(failed: list[str]) -> ProbeResult:
     return ProbeResult(ProbeKind.SKIPPED, note=f"it needs {needs} to pass first")
 
 
-def decode_reply(content: dict[str, Any]) -> ProbeResult:
-    expr = (content.get("user_expressions") or {}).get("r") or {}
-    payload = (expr.get("data") or {}).get(PAYLOAD_MIME) if expr.get("status") == "ok" else None
-    return decode_payload(payload)
+def decode_reply(content: Any) -> ProbeResult:
+    """A probe's result from its execute_reply. The kernel may be tampered with: whatever
+    shape the reply has, the answer is a result (invalid at worst), never an exception."""
+    try:
+        expr = _field(_field(content, "user_expressions"), "r")
+        ok = expr.get("status") == "ok"
+        return decode_payload(_field(expr, "data").get(PAYLOAD_MIME) if ok else None)
+    except (RecursionError, MemoryError, ValueError, TypeError, AttributeError):
+        return ProbeResult(ProbeKind.INVALID, note=INVALID)
+
+
+def _field(d: Any, key: str) -> dict[str, Any]:
+    value = d.get(key) if isinstance(d, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def decode_payload(payload: Any) -> ProbeResult:
@@ -158,14 +168,20 @@ def _clean_error(err: Any) -> dict[str, Any]:
         if isinstance(f, dict):
             frames.append(
                 {
-                    "where": str(f.get("where", ""))[:200],
+                    "where": _text(f.get("where", ""), 200),
                     "lineno": f.get("lineno") if isinstance(f.get("lineno"), int) else None,
-                    "name": str(f.get("name", ""))[:200],
-                    "line": str(f.get("line", ""))[:300],
+                    "name": _text(f.get("name", ""), 200),
+                    "line": _text(f.get("line", ""), 300),
                 }
             )
     return {
-        "type": str(err.get("type", "Error"))[:100],
-        "message": str(err.get("message", ""))[:2000],
+        "type": _text(err.get("type", "Error"), 100) or "Error",
+        "message": _text(err.get("message", ""), 2000),
         "frames": frames,
     }
+
+
+def _text(v: Any, limit: int) -> str:
+    """A string field of the kernel's: strings and numbers as text, anything else (a list
+    nested a thousand deep, say) as nothing."""
+    return str(v)[:limit] if isinstance(v, (str, int, float)) else ""

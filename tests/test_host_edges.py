@@ -189,8 +189,8 @@ def test_a_hidden_check_shows_no_exception_message(edges: GradedRun) -> None:
     shown = [t for t in results["tests"] if t["name"] == hidden["name"]]
     assert shown and LEAK + "[" not in json.dumps(shown)
     page = (edges.out / "exfiltrate" / "feedback.html").read_text()
-    title = hidden["name"].removeprefix("bce_loss: ")
-    card = page[page.index(title) : page.index("</section>", page.index(title))]
+    start = page.index('id="bce_loss-hidden-probabilities-and-labels"')  # its card
+    card = page[start : page.index("</section>", start)]
     assert "ValueError" in card and LEAK + "[" not in card
 
 

@@ -152,6 +152,31 @@ def test_a_reply_is_capped_before_it_is_parsed() -> None:
     assert decode_payload(nested).kind == ProbeKind.INVALID  # deeper than the codec allows
 
 
+def test_a_tampered_reply_is_an_invalid_result_never_a_crash() -> None:
+    """#32.5: a kernel can send any execute_reply it likes."""
+    from graders.kernel_results import PAYLOAD_MIME, ProbeKind, decode_reply
+
+    def reply(payload: object) -> dict[str, object]:
+        data = {PAYLOAD_MIME: payload}
+        return {"user_expressions": {"r": {"status": "ok", "data": data}}}
+
+    nested: list[object] = []
+    for _ in range(900):
+        nested = [nested]
+    error = {"kind": "error", "error": {"type": nested, "message": nested, "frames": [nested]}}
+    for content in (
+        {"user_expressions": ["r"]},
+        {"user_expressions": {"r": "ok"}},
+        [],
+        reply(["not", "a", "string"]),
+        reply(json.dumps(error)),
+    ):
+        r = decode_reply(content)
+        assert r.kind in (ProbeKind.INVALID, ProbeKind.ERROR), (content, r)
+    r = decode_reply(reply(json.dumps(error)))
+    assert r.kind == ProbeKind.ERROR and r.error == {"type": "Error", "message": "", "frames": []}
+
+
 def test_public_seeds_say_nothing_of_the_secret() -> None:
     """#32.9: public seeds come from public data; hidden ones still from the secret."""
     from dataclasses import replace

@@ -1,0 +1,96 @@
+"""What a hostile submission costs the correct one graded beside it (#32: "one submission must
+never cost another anything").
+
+For each hostile kind (the blank-line cell, the oversized reply, values that cannot be
+compared, the exfiltrating exception, a cell nested 200k deep), the correct intro_ann notebook
+and that one are graded together with --jobs 2, ``--repeats`` times; the baseline is the
+correct notebook graded beside a second correct one, in the same process, the same way. The
+correct notebook's own time (its report's execution_time) is printed for each, with the ratio
+to the baseline's median: the target is under 2, with full marks every time.
+
+    .venv/bin/python -m benchmarks.neighbours [--repeats 3] [--kernels auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from graders.assignment import find_assignment
+from graders.discover import discover
+from graders.model import Report
+from graders.prepare import Prepared, Settings, prepare
+from graders.schedule import grade_many
+from graders.zygote import choose_kernels
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "examples")]
+from build_template import notebook, write  # type: ignore[import-not-found]  # noqa: E402
+from make_examples import CORRECT  # type: ignore[import-not-found]  # noqa: E402
+
+HOSTILE = {
+    "correct (baseline)": {},
+    "blank lines": {"train_epoch": CORRECT["train_epoch"] + "\noops = (" + "\n" * 110_000},
+    "oversized reply": {"train_epoch": "def train_epoch(*a):\n    return '0' * (20 * 2**20)"},
+    "values not comparable": {
+        "accuracy": "def accuracy(probs, y, threshold=0.5):\n    return np.zeros(13, complex)",
+        "bce_loss": "def bce_loss(p, y):\n    return 10**400",
+    },
+    "exfiltrating exception": {
+        "bce_loss": "def bce_loss(p, y):\n    raise ValueError('x' * 2000 + repr(p.tolist()))"
+    },
+    "nested 200k deep": {"evaluate": CORRECT["evaluate"] + "\nx = " + "(" * 200_000},
+}
+
+
+async def pair(p: Prepared, folder: Path, changes: dict[str, str]) -> Report:
+    """Grade the correct notebook beside one with ``changes``; the correct one's report."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    write(folder / "a_correct.ipynb", notebook(CORRECT))
+    write(folder / "b_other.ipynb", notebook({**CORRECT, **changes}))
+    reports: list[Report] = []
+    await grade_many(p, discover([folder]).submissions, reports.append)
+    return next(r for r in reports if r.submission.id == "a_correct")
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--kernels", default="auto")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="grader-neighbours-"))
+    settings = Settings(cache_dir=work / "cache", jobs=2, kernels=args.kernels)
+    p = await prepare(find_assignment("intro_ann"), settings)
+    a = p.assignment
+    provider, _ = choose_kernels(args.kernels, p.sandbox, a.limits, p.data, a.heavy_imports)
+    p = dataclasses.replace(p, kernels=provider)
+    times: dict[str, list[float]] = {}
+    scores: dict[str, list[float]] = {}
+    try:
+        await pair(p, work / "warm", {})  # the zygote's boot is no one's neighbour
+        for _ in range(args.repeats):
+            for kind, changes in HOSTILE.items():
+                r = await pair(p, work / "subs", changes)
+                times.setdefault(kind, []).append(r.execution_time)
+                scores.setdefault(kind, []).append(r.score)
+    finally:
+        await provider.close()
+        shutil.rmtree(work, ignore_errors=True)
+    base = statistics.median(times["correct (baseline)"])
+    print(f"--jobs 2, {provider.describe()}, {args.repeats} repeats; the correct notebook's time")
+    for kind, ts in times.items():
+        med: Any = statistics.median(ts)
+        print(f"  beside {kind:24s} {med:6.2f} s median (ratio {med / base:.2f}), "
+              f"scores {sorted(set(scores[kind]))}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
