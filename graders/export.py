@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
+from .lms import CanvasName, canvas_name
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,16 @@ class Graded:
 
     @property
     def source_name(self) -> str:
-        """The file's name as the LMS download had it (after ``zip:`` or the last slash)."""
+        """The file's name as the LMS download had it: after the last slash, and after the
+        ``archive.zip:`` that names a zip's entry (a ``:`` in the file's own name stays: it
+        must not move the ids read from it to another student)."""
         path = str(self.report["submission"].get("path", ""))
-        return re.split(r"[:/]", path)[-1]
+        return re.sub(r"^[^/]*?\.zip:", "", path, flags=re.I).rsplit("/", 1)[-1]
+
+    @property
+    def canvas(self) -> CanvasName | None:
+        """The Canvas ids in the downloaded file's name (lms.canvas_name)."""
+        return canvas_name(self.source_name)
 
     def feedback_page(self) -> bytes:
         """feedback.html: self-contained (inline styles and plots, no network)."""
@@ -64,24 +72,36 @@ class Graded:
 
 @dataclass
 class Exported:
-    """What an export did, for the instructor's summary."""
+    """What an export did, for the instructor's summary: a person checks it at a glance."""
 
     written: list[Path] = field(default_factory=list)
-    graded: int = 0
-    blank: list[str] = field(default_factory=list)  # in the LMS file, no gradable report
+    column: str = ""  # the LMS column filled
+    changed: list[str] = field(default_factory=list)  # a new grade, different from the cell's
+    same: list[str] = field(default_factory=list)  # the new grade is the one already there
+    kept: list[str] = field(default_factory=list)  # no new grade: the cell left as it was
     unmatched: list[str] = field(default_factory=list)  # reports with no row in the LMS file
     held_back: list[str] = field(default_factory=list)  # status error: nothing written
+    refused: list[str] = field(default_factory=list)  # a grade outside what the LMS takes
     notes: list[str] = field(default_factory=list)
 
-    def record(self, g: Graded | None, value: float | None, who: str) -> None:
-        """Count one student row of the LMS's file: held back (the grader failed on it), left
-        blank (no report, or no grade in it) or graded."""
+    @property
+    def graded(self) -> int:
+        return len(self.changed) + len(self.same)
+
+    def record(
+        self, g: Graded | None, value: float | None, who: str, before: str = "",
+        old: float | None = None,
+    ) -> None:  # fmt: skip
+        """Count one student row of the LMS's file: held back (the grader failed on it), kept
+        (no report, or no grade in it), the same grade again, or changed."""
         if g is not None and g.status == "error":
             self.held_back.append(g.id)
         elif value is None:
-            self.blank.append(who)
+            self.kept.append(who)
+        elif old is not None and round(old, 2) == round(value, 2):
+            self.same.append(who)
         else:
-            self.graded += 1
+            self.changed.append(f"{who} ({before.strip() or 'blank'} -> {value:g})")
 
     def match(self, reports: list[Graded], ids: set[str]) -> None:
         """Note the reports whose student is not among the LMS file's ``ids``."""
@@ -92,10 +112,17 @@ class Exported:
 
     def lines(self) -> list[str]:
         out = [f"wrote {p}" for p in self.written]
-        out.append(f"{self.graded} grade(s) filled in")
-        if self.blank:
-            out.append(f"{len(self.blank)} left blank (no submission or ungradable): "
-                       + ", ".join(self.blank))  # fmt: skip
+        if self.column:
+            out.append(f"column filled: {self.column}")
+        out.append(f"{len(self.changed)} grade(s) changed" + (
+            ": " + ", ".join(self.changed) if self.changed else ""))  # fmt: skip
+        if self.same:
+            out.append(f"{len(self.same)} already had that grade: " + ", ".join(self.same))
+        if self.kept:
+            out.append(f"{len(self.kept)} left as they were (no new grade: no submission or "
+                       "ungradable): " + ", ".join(self.kept))  # fmt: skip
+        if self.refused:
+            out.append(f"{len(self.refused)} refused: " + ", ".join(self.refused))
         if self.unmatched:
             out.append(f"{len(self.unmatched)} report(s) match no student in the LMS file: "
                        + ", ".join(self.unmatched))  # fmt: skip
@@ -142,6 +169,8 @@ def read_csv(path: Path) -> tuple[list[list[str]], str]:
         delimiter = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t").delimiter
     except (csv.Error, IndexError):
         delimiter = ","
+    # an online-text submission can hold more than csv's default 131,072 characters a field
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
     if not rows:
         raise UsageError(f"{path} is empty")

@@ -4,7 +4,8 @@ absolute paths or ``..``, links, zip bombs and huge files are refused with a rea
 file that is not a zip (or is corrupt) is reported, never a crash.
 
 Canvas names each file ``<lastfirst>_[late_]<user id>_<submission id>_<original name>``, the
-original name getting ``-1``, ``-2``... on resubmission. Moodle makes one folder per
+original name getting ``-1``, ``-2``... on resubmission; :func:`canvas_name` reads it as
+Canvas does. Moodle makes one folder per
 participant, ``<Full Name>_<id>_assignsubmission_file_``. Gradescope's "Export Submissions"
 gives ``assignment_<id>_export/`` with a folder per submission (``submission_<id>/``) and
 ``submission_metadata.yml``, which names each submission's submitters (``:name:``, ``:sid:``,
@@ -28,13 +29,51 @@ MAX_FILE_BYTES = 100 * 1024 * 1024
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024
 MAX_RATIO = 200  # uncompressed / compressed, for entries over 1 MB
 
-CANVAS = re.compile(
-    r"^(?P<name>[^_/]+)_(?P<late>late_)?(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$", re.I
-)
 MOODLE = re.compile(r"^(?P<name>.+)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_?$")
 RESUBMISSION = re.compile(r"^(?P<stem>.*)-(?P<n>\d+)$")
 GRADESCOPE_META = "submission_metadata.yml"
 MAX_META_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CanvasName:
+    """A file name as Canvas's Download Submissions writes it, read as Canvas reads it back
+    (canvas-lms ``app/models/abstract_assignment.rb``,
+    ``AbstractAssignment#infer_comment_context_from_filename``): split at ``_``, the first two
+    all-digit parts are the user id and the attachment id. Before them: the student's name
+    (``lastfirst``, itself holding ``_`` for ``de_la_cruz``) and ``late``; after: the file's
+    original name."""
+
+    name: str
+    late: bool
+    uid: str
+    sid: str
+    file: str
+    prefix: str  # the name up to the attachment id: what Re-Upload Submissions matches
+
+    @property
+    def safe_prefix(self) -> str:
+        """The prefix as a zip entry name: no folders, drives or control characters (the ids,
+        all digits, are untouched)."""
+        return re.sub(r"[\\/:\x00-\x1f]", "_", self.prefix)
+
+
+def canvas_name(filename: str) -> CanvasName | None:
+    """The ids in a Canvas download's file name, or None when it has no two all-digit parts
+    with a name before and a file after them."""
+    parts = filename.split("_")
+    digits = [i for i, p in enumerate(parts) if p.isascii() and p.isdigit()][:2]
+    if len(digits) < 2 or digits[0] == 0 or digits[1] == len(parts) - 1:
+        return None
+    u, a = digits
+    before = parts[:u]
+    late = bool(before) and before[-1].casefold() == "late"
+    name = "_".join(before[:-1] if late else before)
+    if not name:
+        return None
+    return CanvasName(
+        name, late, parts[u], parts[a], "_".join(parts[a + 1 :]), "_".join(parts[: a + 1])
+    )
 
 
 class ArchiveError(ValueError):
@@ -62,7 +101,8 @@ def _safe_parts(name: str) -> tuple[str, ...] | None:
     when it would leave that folder, names a drive, or names nothing at all."""
     p = PurePosixPath(name.replace("\\", "/"))
     parts = p.parts
-    if not parts or p.is_absolute() or ".." in parts or ":" in parts[0] or "\0" in name:
+    drive = re.match(r"^[A-Za-z]:", parts[0]) if parts else None  # C:, not zoe_1_2_x:y
+    if not parts or p.is_absolute() or ".." in parts or drive or "\0" in name:
         return None
     return parts
 
@@ -148,28 +188,26 @@ def canvas_candidates(root: Path) -> list[Candidate] | None:
     files = [p for p in root.iterdir() if p.is_file()]
     if not files or any(p.is_dir() for p in root.iterdir()):
         return None
-    parsed = [(p, CANVAS.match(p.name)) for p in files]
+    parsed = [(p, canvas_name(p.name)) for p in files]
     if not all(m for _, m in parsed):
         return None
-    by_student: dict[str, list[tuple[Path, re.Match[str]]]] = {}
+    by_student: dict[str, list[tuple[Path, CanvasName]]] = {}
     for p, m in parsed:
         assert m is not None
-        by_student.setdefault(m.group("uid"), []).append((p, m))
+        by_student.setdefault(m.uid, []).append((p, m))
     out = []
     for uid, entries in sorted(by_student.items()):
-        gradable = [
-            e for e in entries if Path(e[1].group("file")).suffix.lower() in (".ipynb", ".py")
-        ]
+        gradable = [e for e in entries if Path(e[1].file).suffix.lower() in (".ipynb", ".py")]
         pool = gradable or entries
-        pool.sort(key=lambda e: (_resubmission(e[1].group("file")), int(e[1].group("sid"))))
+        pool.sort(key=lambda e: (_resubmission(e[1].file), int(e[1].sid)))
         path, m = pool[-1]
         notes = []
         if len(entries) > 1:
-            others = ", ".join(e[1].group("file") for e in entries if e[0] != path)
-            notes.append(f"latest of {len(entries)} files ({m.group('file')}; also: {others})")
-        if m.group("late"):
+            others = ", ".join(e[1].file for e in entries if e[0] != path)
+            notes.append(f"latest of {len(entries)} files ({m.file}; also: {others})")
+        if m.late:
             notes.append("marked late by Canvas")
-        out.append(Candidate(path, m.group("name"), uid, "; ".join(notes)))
+        out.append(Candidate(path, m.name, uid, "; ".join(notes)))
     return out
 
 

@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 from .errors import UsageError
 from .export import Graded, comment
-from .lms import CANVAS
 
 TOKEN_ENV = "CANVAS_TOKEN"
 T = TypeVar("T")
@@ -172,7 +171,7 @@ def publish_canvas(
 
     client = _Client(url.rstrip("/"), token, course, assignment, backoff)
     done = Published()
-    todo = [(g, CANVAS.match(g.source_name)) for g in reports]
+    todo = [(g, g.canvas) for g in reports]
     for i, (g, m) in enumerate(todo, 1):
         if m is None:
             done.not_canvas += 1
@@ -181,9 +180,9 @@ def publish_canvas(
             done.skipped.append(f"{g.id} (the grader failed on it: regrade first)")
             continue
         try:
-            what = _one(client, g, m["uid"], dry_run)
+            what = _one(client, g, m.uid, dry_run)
         except ResourceDoesNotExist:
-            done.skipped.append(f"{g.id} (Canvas has no submission of user {m['uid']} here)")
+            done.skipped.append(f"{g.id} (Canvas has no submission of user {m.uid} here)")
             continue
         (done.unchanged if what == "unchanged" else done.sent).append(g.id)
         progress(f"[{i}/{len(todo)}] {g.id}: {what}")

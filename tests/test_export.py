@@ -54,11 +54,14 @@ def test_canvas_gradebook_and_reupload_zip(graded: GradedRun, tmp_path: Path) ->
     # Canvas's student columns and the one assignment column (found by its name), nothing else
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT]
     assert rows[1] == ["    Points Possible", "", "", "", "", "50"]
-    # out of the column's 50 points: 100/100 -> 50, 70/100 -> 35; no submission -> blank
+    # out of the column's 50 points: 100/100 -> 50, 70/100 -> 35; no submission: as it was
     assert [r[1] for r in rows[2:]] == ["1001", "1002", "1003"]
     assert [r[-1] for r in rows[2:]] == ["50", "35", ""]
     assert rows[2][:5] == GRADEBOOK[2][:5]
-    assert "1 left blank (no submission or ungradable): Nobody, Nora" in printed
+    assert (
+        "1 left as they were (no new grade: no submission or ungradable): Nobody, Nora" in printed
+    )
+    assert "column filled: intro_ann (4242)" in printed
     assert "Ada_Lovelace_4242" in printed  # a Moodle report: no Canvas student
     # the re-upload zip: each page named with the prefix of the file the student handed in
     with zipfile.ZipFile(graded.home / "exports" / "canvas.zip") as zf:
