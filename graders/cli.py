@@ -322,7 +322,8 @@ def _export(args: argparse.Namespace) -> int:
         done = export_canvas(reports, args.gradebook, out, args.assignment)
     else:
         named = {"id": args.id_column, "grade": args.grade_column,
-                 "feedback": args.feedback_column}  # fmt: skip
+                 "feedback": args.feedback_column, "max": args.max_column,
+                 "name": args.name_column}  # fmt: skip
         done = export_moodle(reports, args.worksheet, out, named)
     for line in done.lines():
         print(line)

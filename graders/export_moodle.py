@@ -34,17 +34,19 @@ ID_HEADERS = {"Identifier", "ID"}
 GRADE_HEADERS = {"Grade", "Bewertung"}
 MAX_HEADERS = {"Maximum grade", "Maximum Grade", "Bestwertung"}
 FEEDBACK_HEADERS = {"Feedback comments", "Feedback als Kommentar"}
+NAME_HEADERS = {"Full name", "Vollständiger Name"}
 PARTICIPANT = re.compile(r"^\D*?(\d+)$")
 
 
 @dataclass(frozen=True)
 class Columns:
-    """Where the worksheet keeps what the export fills in."""
+    """Where the worksheet keeps what the export fills in, and the name it checks ids by."""
 
     id: int
     grade: int
     feedback: int | None
-    maximum: int | None
+    maximum: int
+    name: int | None
 
 
 def _find(header: list[str], named: str | None, known: set[str]) -> int | None:
@@ -68,7 +70,14 @@ def columns(header: list[str], named: dict[str, str | None]) -> Columns:
             f"--{'id' if id_at is None else 'grade'}-column with its header"
         )
     feedback = _find(header, named.get("feedback"), FEEDBACK_HEADERS)
-    return Columns(id_at, grade, feedback, _find(header, None, MAX_HEADERS))
+    maximum = _find(header, named.get("max"), MAX_HEADERS)
+    if maximum is None:  # scores out of 100 in a /20 assignment: Moodle skips them
+        raise UsageError(
+            f"cannot tell which column is the maximum grade (headers: {', '.join(header)}): "
+            "pass --max-column with its header; grades are scaled to it"
+        )
+    name = _find(header, named.get("name"), NAME_HEADERS)
+    return Columns(id_at, grade, feedback, maximum, name)
 
 
 def _number(text: str) -> tuple[float | None, str]:
@@ -78,6 +87,29 @@ def _number(text: str) -> tuple[float | None, str]:
         return float(text.strip().replace(",", ".")), mark
     except ValueError:
         return None, mark
+
+
+def _same_person(folder_name: str, worksheet_name: str) -> bool:
+    """The name in a download's folder (Moodle writes ``fullname`` with ``_`` as spaces,
+    ``mod/assign/classes/downloader.php``, ``get_student_prefix``) and the worksheet's."""
+
+    def norm(text: str) -> str:
+        return " ".join(text.replace("_", " ").casefold().split())
+
+    return norm(folder_name) == norm(worksheet_name)
+
+
+def _refusal(g: Graded, row: list[str], cols: Columns, value: float | None) -> str:
+    """Why this row must not get this report's grade ("" when it may): a team's folder (its
+    group id is no participant's, ``get_student_prefix`` names it after the group), or a grade
+    outside 0..the maximum, which Moodle would skip or store out of range."""
+    if cols.name is not None and not _same_person(g.student, row[cols.name]):
+        return (f"{g.id}: the download names {g.student!r} for id {g.student_id}, the worksheet "
+                f"{row[cols.name]!r} (a team submission?); not filled")  # fmt: skip
+    most, _ = _number(row[cols.maximum])
+    if value is not None and (most is None or not 0 <= value <= most):
+        return f"{g.id}: {value:g} is outside 0..{row[cols.maximum]}; not filled"
+    return ""
 
 
 def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Exported) -> set[str]:
@@ -95,9 +127,12 @@ def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Expo
             if g is not None or m:  # a participant without a report, or held back
                 done.record(g, None, row[cols.id].strip())
             continue
-        out_of, mark = _number(row[cols.maximum]) if cols.maximum is not None else (None, ".")
-        value = g.points(out_of)
-        done.record(g, value, g.id)
+        out_of, mark = _number(row[cols.maximum])
+        value = g.points(out_of if out_of and out_of > 0 else None)
+        if why := _refusal(g, row, cols, value):
+            done.refused.append(why)
+            continue
+        done.record(g, value, g.id, row[cols.grade], _number(row[cols.grade])[0])
         if value is not None:
             row[cols.grade] = f"{value:.2f}".replace(".", mark)
         if cols.feedback is not None:
@@ -125,7 +160,7 @@ def export_moodle(
     with grades and feedback comments) and ``out/moodle_feedback.zip``."""
     rows, delimiter = read_csv(worksheet)
     cols = columns(rows[0], named)
-    done = Exported()
+    done = Exported(column=rows[0][cols.grade])
     participants = fill(reports, rows, cols, done)
     ours = {cols.id, cols.grade, cols.feedback, cols.maximum}
     for row in rows[1:]:  # names, online text: students' words, never a spreadsheet formula
