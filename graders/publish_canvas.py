@@ -8,8 +8,13 @@ What this relies on (Canvas's REST API documentation, and canvasapi 3.x):
 - ``POST .../submissions/:user_id/comments/files`` then the upload it answers with: a file for a
   submission comment (canvasapi's ``Uploader``);
 - ``PUT .../submissions/:user_id`` with ``submission[posted_grade]``, ``comment[text_comment]``
-  and ``comment[file_ids][]``: the grade and one comment holding the text and the page;
-- throttling: 403 "Rate Limit Exceeded" (older Canvas) or 429: waited out with backoff.
+  and ``comment[file_ids][]``: the grade and one comment holding the text and the page; the
+  grade as the assignment's ``grading_type`` takes it (:func:`posted_grade`), compared first
+  with the submission's ``entered_score`` (``score`` has a late deduction taken off);
+- a student Canvas refuses (401: not assigned to them, or a moderated assignment; 400: a
+  grade the grading type refuses) is reported with Canvas's words, and the others go on;
+- throttling: 403 "Rate Limit Exceeded" (what Canvas sends), or 429: waited out with backoff;
+- a bad token: 401 with ``WWW-Authenticate`` (canvasapi's ``InvalidAccessToken``).
 Only reports that came from a Canvas download (their file names carry the Canvas user id) are
 posted; a report with status ``error`` never is. The token comes from ``$CANVAS_TOKEN`` or a
 file, never from the command line (it would stay in the shell's history and ``ps``).
@@ -86,13 +91,22 @@ class _Client:
             self.canvas = Canvas(url, token)
         self.backoff = backoff
         self.retries = 0
-        from canvasapi.exceptions import CanvasException, ResourceDoesNotExist, Unauthorized
+        from canvasapi.exceptions import (
+            CanvasException,
+            InvalidAccessToken,
+            ResourceDoesNotExist,
+            Unauthorized,
+        )
         from requests.exceptions import RequestException
 
         try:
             self.assignment = self.call(
                 lambda: self.canvas.get_course(course).get_assignment(assignment)
             )
+        except InvalidAccessToken as exc:  # Canvas's 401 with WWW-Authenticate: the token
+            raise UsageError(f"Canvas at {url} does not accept the token (expired, revoked or "
+                             f"mistyped): make a new one (Account > Settings > New Access "
+                             f"Token) and set ${TOKEN_ENV}") from exc  # fmt: skip
         except (Unauthorized, ResourceDoesNotExist) as exc:
             raise UsageError(f"Canvas at {url} refused course {course}, assignment "
                              f"{assignment}: {type(exc).__name__} (check the ids and that the "
@@ -137,9 +151,39 @@ def _posted(sub: Any) -> tuple[set[str], set[str]]:
     return files, {str(c.get("comment", "")) for c in comments}
 
 
+def posted_grade(
+    grading_type: str, grade: float, points: float | None
+) -> tuple[dict[str, Any], str]:
+    """What the PUT carries for ``grade`` under the assignment's ``grading_type`` (Canvas's
+    Submissions API, ``submission[posted_grade]``), or why it carries none. Letter and GPA
+    schemes would read a number that matches one of their values through the scheme
+    (``3`` as a GPA): ``prefer_points_over_scheme`` keeps it points. Pass/fail takes only
+    complete (full points) or incomplete (0)."""
+    if grading_type == "not_graded":
+        return {}, "the assignment is not graded in Canvas"
+    if grading_type == "pass_fail":
+        if grade == 0:
+            return {"submission": {"posted_grade": "incomplete"}}, ""
+        if points and abs(grade - points) < 1e-9:
+            return {"submission": {"posted_grade": "complete"}}, ""
+        return {}, f"a pass/fail assignment takes 0 or {points or 0:g} points, not {grade:g}"
+    send: dict[str, Any] = {"submission": {"posted_grade": f"{grade:g}"}}
+    if grading_type in ("letter_grade", "gpa_scale"):
+        send["prefer_points_over_scheme"] = True
+    return send, ""
+
+
+def _entered(sub: Any) -> float | None:
+    """The score as entered: Canvas's ``score`` has a late policy's deduction taken off."""
+    value = getattr(sub, "entered_score", None)
+    value = getattr(sub, "score", None) if value is None else value
+    return None if value is None else float(value)
+
+
 def _one(client: _Client, g: Graded, user_id: str, dry_run: bool) -> str:
     """Send what Canvas lacks for one report: 'sent', 'unchanged' (or 'would send')."""
-    points = getattr(client.assignment, "points_possible", None)
+    a = client.assignment
+    points = getattr(a, "points_possible", None)
     grade = g.points(float(points) if points else None)
     text = comment(g)
     page = g.feedback_page() if g.status == "graded" else b""
@@ -147,8 +191,11 @@ def _one(client: _Client, g: Graded, user_id: str, dry_run: bool) -> str:
     sub = client.submission(user_id)
     files, texts = _posted(sub)
     send: dict[str, Any] = {}
-    if grade is not None and (sub.score is None or abs(float(sub.score) - grade) > 1e-9):
-        send["submission"] = {"posted_grade": f"{grade:g}"}
+    entered = _entered(sub)
+    if grade is not None and (entered is None or abs(entered - grade) > 1e-9):
+        send, why = posted_grade(str(getattr(a, "grading_type", "points")), grade, points)
+        if why:
+            raise Refused(why)
     if (page and name not in files) or (not page and text not in texts):
         send["comment"] = {"text_comment": text}
     if not send:
@@ -161,13 +208,35 @@ def _one(client: _Client, g: Graded, user_id: str, dry_run: bool) -> str:
     return "sent"
 
 
+class Refused(Exception):
+    """Canvas refuses (or would refuse) this one student's grade; the others go on."""
+
+
+def _reason(exc: Exception) -> str:
+    """Canvas's words for a refusal (its JSON ``errors``, or the text it answered)."""
+    detail: Any = getattr(exc, "message", None) or str(exc)
+    if isinstance(detail, dict):
+        errors = detail.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message", detail))[:300]
+        if isinstance(errors, dict):
+            return "; ".join(f"{k}: {v}" for k, v in errors.items())[:300]
+    return str(detail)[:300]
+
+
 def publish_canvas(
     reports: list[Graded], *, url: str, course: str, assignment: str, token: str,
     dry_run: bool = False, backoff: float = 1.0, progress: Callable[[str], None] = print,
 ) -> Published:  # fmt: skip
     """Post each Canvas student's grade, comment and page; resumable (a rerun sends only what
     Canvas lacks)."""
-    from canvasapi.exceptions import ResourceDoesNotExist
+    from canvasapi.exceptions import (
+        BadRequest,
+        Forbidden,
+        ResourceDoesNotExist,
+        Unauthorized,
+        UnprocessableEntity,
+    )
 
     client = _Client(url.rstrip("/"), token, course, assignment, backoff)
     done = Published()
@@ -183,6 +252,11 @@ def publish_canvas(
             what = _one(client, g, m.uid, dry_run)
         except ResourceDoesNotExist:
             done.skipped.append(f"{g.id} (Canvas has no submission of user {m.uid} here)")
+            continue
+        except (Unauthorized, BadRequest, Forbidden, UnprocessableEntity, Refused) as exc:
+            # not assigned to them, a moderated assignment, a grade the type refuses
+            done.skipped.append(f"{g.id} (Canvas refused user {m.uid}: {_reason(exc)})")
+            progress(f"[{i}/{len(todo)}] {g.id}: refused ({_reason(exc)})")
             continue
         (done.unchanged if what == "unchanged" else done.sent).append(g.id)
         progress(f"[{i}/{len(todo)}] {g.id}: {what}")

@@ -1,7 +1,18 @@
-"""A local stand-in for the few Canvas REST endpoints ``grader publish canvas`` uses, answering
-as Canvas's API documentation describes them, on 127.0.0.1 only. It records every write, and
-throttles the first submission read (403 "Rate Limit Exceeded", as older Canvas does) and the
-first grade write (429, as newer Canvas does)."""
+"""A local stand-in for the few Canvas REST endpoints ``grader publish canvas`` uses, on
+127.0.0.1 only, answering as Canvas answers (the answers were seen from real Canvas by the
+issue that asked for them, #33, and are what canvasapi 3.x's ``Requester.request`` in
+``canvasapi/requester.py`` tells apart; canvas-lms's own middleware was not read). It records
+every write. As Canvas:
+- throttling is ``403 Forbidden (Rate Limit Exceeded)`` with ``X-Rate-Limit-Remaining``, on any
+  endpoint (no 429);
+- a bad token is a 401 with ``WWW-Authenticate: Bearer realm="canvas-lms"`` (canvasapi raises
+  ``InvalidAccessToken``); a student the assignment is not assigned to, or a moderated
+  assignment, answers the PUT with a plain 401 (``Unauthorized``); a grade the grading type
+  refuses with a 400;
+- a submission's ``score`` is its ``entered_score`` less the late policy's deduction;
+- letter and GPA schemes read a number that matches one of their values through the scheme
+  unless ``prefer_points_over_scheme`` is set; pass/fail takes complete/incomplete.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +39,11 @@ class State:
     files: dict[int, dict[str, Any]] = field(default_factory=dict)
     writes: list[str] = field(default_factory=list)
     throttled: list[str] = field(default_factory=list)
-    to_throttle: list[tuple[str, int]] = field(default_factory=lambda: [("GET", 403), ("PUT", 429)])
+    to_throttle: list[str] = field(default_factory=lambda: ["GET", "PUT"])  # the first of each
+    grading_type: str = "points"
+    unassigned: set[str] = field(default_factory=set)  # the PUT answers 401
+    late: dict[str, float] = field(default_factory=dict)  # user -> points deducted
+    gpa: dict[str, float] = field(default_factory=lambda: {"4": 0.94, "3": 0.84, "2": 0.74})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -37,11 +52,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
-    def _send(self, code: int, body: Any) -> None:
+    def _send(self, code: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
 
@@ -49,31 +66,45 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/upload/"):
             return True  # Canvas's upload URLs carry their own token in the URL
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            self._send(401, {"errors": [{"message": "Invalid access token."}]})
+            body = {"errors": [{"message": "Invalid access token."}]}
+            self._send(401, body, {"WWW-Authenticate": 'Bearer realm="canvas-lms"'})
             return False
         return True
 
     def _throttle(self, method: str) -> bool:
-        path = urlparse(self.path).path
-        for i, (m, code) in enumerate(self.state.to_throttle):
-            if m == method and "/submissions/" in path and "comments" not in path:
-                del self.state.to_throttle[i]
-                self.state.throttled.append(f"{method} {code}")
-                body = "403 Forbidden (Rate Limit Exceeded)" if code == 403 else "Too Many Requests"
-                data = body.encode()
-                self.send_response(code)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return True
-        return False
+        if method not in self.state.to_throttle:
+            return False
+        self.state.to_throttle.remove(method)
+        self.state.throttled.append(f"{method} 403")
+        data = b"403 Forbidden (Rate Limit Exceeded)"
+        self.send_response(403)
+        self.send_header("X-Rate-Limit-Remaining", "0.0")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
 
     def _submission(self, a: str, user: str) -> dict[str, Any]:
+        entered = self.state.scores.get(user)
+        score = None if entered is None else entered - self.state.late.get(user, 0.0)
         return {
             "id": int(user) * 10, "user_id": int(user), "assignment_id": int(a),
-            "score": self.state.scores.get(user),
+            "score": score, "entered_score": entered,
             "submission_comments": self.state.comments.get(user, []),
         }  # fmt: skip
+
+    def _score(self, grade: str, prefer_points: bool) -> float | None:
+        """The score Canvas stores for a posted grade, or None for one it refuses (400)."""
+        st = self.state
+        if st.grading_type == "pass_fail":
+            return {"complete": st.points, "incomplete": 0.0}.get(grade)
+        scheme = st.grading_type in ("letter_grade", "gpa_scale") and not prefer_points
+        if scheme and grade in st.gpa:  # a scheme value: its share of the points
+            return st.points * st.gpa[grade]
+        try:
+            return float(grade)
+        except ValueError:
+            return None
 
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -85,7 +116,8 @@ class Handler(BaseHTTPRequestHandler):
         if m := re.fullmatch(API, path):
             points = self.state.points
             self._send(200, {"id": int(m["a"]), "course_id": int(m["course"]),
-                             "name": "intro_ann", "points_possible": points})  # fmt: skip
+                             "name": "intro_ann", "points_possible": points,
+                             "grading_type": self.state.grading_type})  # fmt: skip
         elif m := re.fullmatch(API + r"/submissions/(?P<u>\d+)", path):
             if m["u"] not in self.state.users:
                 self._send(404, {"errors": [{"message": "The specified resource does not exist."}]})
@@ -105,8 +137,20 @@ class Handler(BaseHTTPRequestHandler):
             return
         form = parse_qs(self._body().decode())
         user = m["u"]
+        if user in self.state.unassigned:
+            body = {
+                "status": "unauthorized",
+                "errors": [{"message": "user not authorized to perform that action"}],
+            }
+            self._send(401, body)  # fmt: skip
+            return
         if grade := form.get("submission[posted_grade]"):
-            self.state.scores[user] = float(grade[0])
+            prefer = form.get("prefer_points_over_scheme", [""])[0].lower() == "true"
+            score = self._score(grade[0], prefer)
+            if score is None:
+                self._send(400, {"errors": {"grade": f"{grade[0]!r} is not a valid grade"}})
+                return
+            self.state.scores[user] = score
             self.state.writes.append(f"grade {user} {grade[0]}")
         text = form.get("comment[text_comment]", [""])[0]
         ids = [int(i) for i in form.get("comment[file_ids][]", [])]
