@@ -152,3 +152,19 @@ def test_unreadable_points_possible_is_refused(tmp_path: Path) -> None:
                      ["Ann", "1001", "", "", "ML", "9", "", "90"]])  # fmt: skip
         with pytest.raises(UsageError, match="Points Possible"):
             _run(tmp_path, reports, held)
+
+
+def test_a_colon_in_a_zip_entry_is_a_name_not_a_drive(tmp_path: Path) -> None:
+    """#33.14: from a zip the colon file was skipped as an "unsafe path (drive)"; C:x still is."""
+    from graders.lms import extract
+
+    archive = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("zoe_1002_6000_x:smithjane_1001_5002_hw.ipynb", "{}")
+        zf.writestr("C:evil_1003_7000_hw.ipynb", "{}")
+    (tmp_path / "x").mkdir()
+    done = extract(archive, tmp_path / "x")
+    assert [p.name for p in (tmp_path / "x").iterdir()] == [
+        "zoe_1002_6000_x:smithjane_1001_5002_hw.ipynb"
+    ]
+    assert [name for name, _ in done.skipped] == ["C:evil_1003_7000_hw.ipynb"]
