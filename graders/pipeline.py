@@ -57,7 +57,7 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
             p.inputs_key(sub),
             sub.student,
             sub.student_id,
-            sub.note,
+            _note(p, sub),
         ),
         assignment={"name": a.name, "title": a.title, "version": a.version},
         harness={"name": "graders", "version": __version__, **library_versions()},
@@ -101,9 +101,6 @@ async def grade_submission(
         verdicts[c.name] = evaluate(c, p.reference.get(c.name), r, p.signatures.get(c.stub, ""))
         return verdicts[c.name].outcome is Outcome.PASSED
 
-    if dropped := intake.clashes(sub.extra, p.assignment.data_files):
-        info = report.submission  # the assignment's data wins; the student reads why
-        info.note = "; ".join(filter(None, [info.note, _clash_note(dropped)]))
     try:
         source = _source(sub).with_files(p.assignment.data_files)
         ex = await execute_submission(
@@ -177,9 +174,13 @@ def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
             t.message = why
 
 
-def _clash_note(dropped: list[str]) -> str:
+def _note(p: Prepared, sub: Submission) -> str:
+    """The submission's note, and which of its files the assignment's own files displaced
+    (a file named ``data`` where ``data/`` goes): the assignment's win, the student reads why."""
+    dropped = intake.clashes(sub.extra, p.assignment.data_files)
     names = ", ".join(dropped[:5]) + (", ..." if len(dropped) > 5 else "")
-    return f"left out: {names} (the assignment's own files go there)"
+    clash = f"left out: {names} (the assignment's own files go there)" if dropped else ""
+    return "; ".join(filter(None, [sub.note, clash]))
 
 
 def error_report(p: Prepared, sub: Submission, reason: str) -> Report:
