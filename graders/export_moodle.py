@@ -35,6 +35,11 @@ GRADE_HEADERS = {"Grade", "Bewertung"}
 MAX_HEADERS = {"Maximum grade", "Maximum Grade", "Bestwertung"}
 FEEDBACK_HEADERS = {"Feedback comments", "Feedback als Kommentar"}
 NAME_HEADERS = {"Full name", "Vollständiger Name"}
+MODIFIED_HEADERS = {"Last modified (grade)", "Zuletzt geändert (Bewertung)"}
+ENGLISH_DATE = re.compile(
+    r"^(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \d{1,2} (January|February|March|April|May|"
+    r"June|July|August|September|October|November|December) \d{4}"
+)
 PARTICIPANT = re.compile(r"^\D*?(\d+)$")
 
 
@@ -141,6 +146,19 @@ def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Expo
     return seen
 
 
+def _dates_note(rows: list[list[str]]) -> str:
+    """Moodle compares "Last modified (grade)" with its own record through PHP's strtotime(),
+    which reads English dates only (``process_import_grades``): with any other, every
+    participant who already has a grade is skipped unless the upload ignores the dates."""
+    at = _find(rows[0], None, MODIFIED_HEADERS)
+    dates = [r[at].strip() for r in rows[1:] if at is not None and at < len(r)]
+    if any(d and d != "-" and not ENGLISH_DATE.match(d) for d in dates) or at is None:
+        return ("Moodle cannot read this worksheet's 'last modified' dates (PHP's strtotime() "
+                "reads English ones only): tick 'Ignore last modified date' when you upload it, "
+                "or Moodle skips every participant who already has a grade")  # fmt: skip
+    return ""
+
+
 def feedback_pages(reports: list[Graded], participants: set[str]) -> dict[str, bytes]:
     """Each worksheet participant's feedback page, in the folder Moodle's feedback-files
     upload matches."""
@@ -166,6 +184,8 @@ def export_moodle(
     for row in rows[1:]:  # names, online text: students' words, never a spreadsheet formula
         row[:] = [c if i in ours else intake.csv_cell(c) for i, c in enumerate(row)]
     done.written.append(write_csv(out / "moodle_worksheet.csv", rows, delimiter))
+    if note := _dates_note(rows):
+        done.notes.append(note)
     if cols.feedback is None:
         done.notes.append("the worksheet has no feedback column: enable 'Feedback comments' in "
                           "the assignment's settings and download it again")  # fmt: skip

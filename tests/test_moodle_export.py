@@ -103,3 +103,34 @@ def test_a_long_online_text_does_not_stop_the_export(tmp_path: Path) -> None:
     export_moodle([bo], _sheet(tmp_path, rows), tmp_path / "out", {})
     got = _read(tmp_path / "out" / "moodle_worksheet.csv")
     assert got[1][4] == "60.00" and len(got[1][10]) == 200_000
+
+
+def test_moodle_imports_only_what_the_export_changed(tmp_path: Path) -> None:
+    """The filled worksheet read back by tests/moodle_importer.py (Moodle's own rules): Ada's
+    new grade imports, Bo's (already 12) changes nothing, and the export's summary warns when
+    the dates are ones Moodle's strtotime() cannot read (#33.7)."""
+    from tests.moodle_importer import imports, strtotime
+
+    when = "Monday, 30 November 2026, 11:00 AM"
+    rows = [ENGLISH,
+            ["Participant 7", "Ada Lovelace", "a@x", "Submitted", "", "20.00", "Yes", when, "-",
+             ""],
+            ["Participant 8", "Bo Li", "b@x", "Submitted", "12.00", "20.00", "Yes", when, when,
+             ""]]  # fmt: skip
+    reports = [_graded(tmp_path, "Ada Lovelace_7_assignsubmission_file_", 85),
+               _graded(tmp_path, "Bo Li_8_assignsubmission_file_", 60)]  # fmt: skip
+    done = export_moodle(reports, _sheet(tmp_path, rows), tmp_path / "out", {})
+    filled = (tmp_path / "out" / "moodle_worksheet.csv").read_text(encoding="utf-8")
+    stamp = strtotime(when)
+    assert stamp is not None
+    held = {"7": (None, 0.0), "8": (12.0, stamp)}
+    assert imports(filled, held, maximum=20) == {"7": 17.0}
+    assert not any("strtotime" in n for n in done.notes)
+    german = [r[:] for r in rows]
+    german[2][8] = "Montag, 30. November 2026, 11:00"
+    done = export_moodle(reports, _sheet(tmp_path, german), tmp_path / "de", {})
+    assert any("Ignore last modified date" in n for n in done.notes)
+    filled = (tmp_path / "de" / "moodle_worksheet.csv").read_text(encoding="utf-8")
+    held = {"8": (10.0, stamp)}  # graded 10 in Moodle: the unreadable date makes it stale
+    assert imports(filled, held, maximum=20) == {}
+    assert imports(filled, held, maximum=20, ignoremodified=True) == {"8": 12.0}
