@@ -2,11 +2,12 @@
 never cost another anything").
 
 For each hostile kind (the blank-line cell, the oversized reply, values that cannot be
-compared, the exfiltrating exception, a cell nested 200k deep), the correct intro_ann notebook
-and that one are graded together with --jobs 2, ``--repeats`` times; the baseline is the
-correct notebook graded beside a second correct one, in the same process, the same way. The
-correct notebook's own time (its report's execution_time) is printed for each, with the ratio
-to the baseline's median: the target is under 2, with full marks every time.
+compared, the exfiltrating exception, a cell nested 200k deep), that notebook and two correct
+intro_ann ones are graded with --jobs 2, ``--repeats`` times: the second correct one starts
+while the hostile one is in its host-side steps. The baseline is three correct notebooks,
+in the same process, the same way. The last correct notebook's own time (its report's
+execution_time) is printed for each, with the ratio to the baseline's median: the target is
+under 2, with full marks every time.
 
     .venv/bin/python -m benchmarks.neighbours [--repeats 3] [--kernels auto]
 """
@@ -37,7 +38,8 @@ from make_examples import CORRECT  # type: ignore[import-not-found]  # noqa: E40
 
 HOSTILE = {
     "correct (baseline)": {},
-    "blank lines": {"train_epoch": CORRECT["train_epoch"] + "\noops = (" + "\n" * 110_000},
+    # train_epoch's cell is the blank lines: it is missing, and the failed cell is read
+    "blank lines": {"train_epoch": "oops = (" + "\n" * 110_000},
     "oversized reply": {"train_epoch": "def train_epoch(*a):\n    return '0' * (20 * 2**20)"},
     "values not comparable": {
         "accuracy": "def accuracy(probs, y, threshold=0.5):\n    return np.zeros(13, complex)",
@@ -51,20 +53,24 @@ HOSTILE = {
 
 
 async def pair(p: Prepared, folder: Path, changes: dict[str, str]) -> Report:
-    """Grade the correct notebook beside one with ``changes``; the correct one's report."""
+    """Grade one with ``changes`` beside two correct notebooks, two at a time: the second
+    correct one starts when the first ends, while the other is in its host-side steps
+    (reading its failed cells, decoding its replies). Its report."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    write(folder / "a_correct.ipynb", notebook(CORRECT))
-    write(folder / "b_other.ipynb", notebook({**CORRECT, **changes}))
+    write(folder / "a_other.ipynb", notebook({**CORRECT, **changes}))
+    write(folder / "b_first.ipynb", notebook(CORRECT))
+    write(folder / "c_correct.ipynb", notebook(CORRECT))
     reports: list[Report] = []
     await grade_many(p, discover([folder]).submissions, reports.append)
-    return next(r for r in reports if r.submission.id == "a_correct")
+    return next(r for r in reports if r.submission.id == "c_correct")
 
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--kernels", default="auto")
+    ap.add_argument("--only", default="", help="one hostile kind (and the baseline)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="grader-neighbours-"))
     settings = Settings(cache_dir=work / "cache", jobs=2, kernels=args.kernels)
@@ -78,6 +84,8 @@ async def main() -> None:
         await pair(p, work / "warm", {})  # the zygote's boot is no one's neighbour
         for _ in range(args.repeats):
             for kind, changes in HOSTILE.items():
+                if args.only and kind not in (args.only, "correct (baseline)"):
+                    continue
                 r = await pair(p, work / "subs", changes)
                 times.setdefault(kind, []).append(r.execution_time)
                 scores.setdefault(kind, []).append(r.score)

@@ -83,7 +83,7 @@ def _inputs(base: Path, home: Path) -> list[Path]:
     write(subs / "oversized.ipynb", notebook(big))
     leak = "def bce_loss(p, y):\n    raise ValueError('" + LEAK + "' + repr(p.tolist()))"
     write(subs / "exfiltrate.ipynb", notebook({**CORRECT, "bce_loss": leak}))
-    blank = {**CORRECT, "train_epoch": CORRECT["train_epoch"] + "\noops = (" + "\n" * 110_000}
+    blank = {**CORRECT, "train_epoch": "oops = (" + "\n" * 110_000}  # missing: its cell is read
     write(subs / "blank_lines.ipynb", notebook(blank))
     for name in ("alice.ipynb", "Alice-2.ipynb", "alice-2.ipynb", "gradebook.csv.ipynb"):
         write(subs / name, notebook(STUBS))
