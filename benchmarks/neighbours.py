@@ -74,10 +74,12 @@ async def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="grader-neighbours-"))
     settings = Settings(cache_dir=work / "cache", jobs=2, kernels=args.kernels)
-    p = await prepare(find_assignment("intro_ann"), settings)
-    a = p.assignment
-    provider, _ = choose_kernels(args.kernels, p.sandbox, a.limits, p.data, a.heavy_imports)
-    p = dataclasses.replace(p, kernels=provider)
+    prepared = await prepare(find_assignment("intro_ann"), settings)
+    await prepared.close()  # the reference's zygote: each measurement below starts its own
+    a = prepared.assignment
+    provider, _ = choose_kernels(args.kernels, prepared.sandbox, a.limits, prepared.data,
+                                 a.heavy_imports)  # fmt: skip
+    p = dataclasses.replace(prepared, kernels=provider)
     times: dict[str, list[float]] = {}
     scores: dict[str, list[float]] = {}
     try:

@@ -155,7 +155,7 @@ def test_publish_canvas_against_a_local_standin(graded: GradedRun, tmp_path: Pat
         assert again.returncode == 0, again.stderr
         assert state.writes == sent and "already there, nothing sent: 2" in again.stdout
         wrong = run_grader(args, graded.home, graded.cache, env_extra={"CANVAS_TOKEN": "nope"})
-        assert wrong.returncode == 2 and "refused" in wrong.stderr
+        assert wrong.returncode == 2 and "does not accept the token" in wrong.stderr
     finally:
         server.shutdown()
         server.server_close()
