@@ -13,7 +13,7 @@ import numpy as np
 
 from . import runtime, typenote
 from .checks import Check
-from .compare import Verdict, as_numeric, render_value
+from .compare import Verdict, as_numeric, render_value, unreadable
 from .kernel_results import ProbeKind, ProbeResult
 from .model import CaseResult, CheckResult, Outcome, PlotData
 from .typenote import TypeVerdict
@@ -44,9 +44,12 @@ def _error_message(stub: str, err: dict[str, Any] | None, signature: str = "") -
 
 
 def compared(check: Check, expected: Any, got: Any) -> Verdict:
-    """The check's comparator on a student's value. Whatever the value makes it raise (a
-    number too large for a float, a structure too deep) fails the check: a student's value
-    never makes the harness report an error."""
+    """The check's comparator on a student's value, any comparator, an author's own too. A
+    value the kernel could only describe never passes (compare.unreadable); whatever the
+    value makes the comparator raise (a number too large for a float, a structure too deep)
+    fails the check: a student's value never makes the harness report an error."""
+    if (no := unreadable(expected, got, check.label)) is not None:
+        return no
     try:
         return check.compare(expected, got, check.label)
     except Exception as exc:  # any comparator, any value

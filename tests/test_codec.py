@@ -131,8 +131,10 @@ def test_values_that_cross_only_as_descriptions_never_pass() -> None:
 
 def test_a_number_too_large_fails_the_check_not_the_harness() -> None:
     """#32.5: 10**400 is no float; the comparison fails the check with a message."""
+    from dataclasses import replace
+
     from graders.checks import Check, Visibility
-    from graders.compare import allclose
+    from graders.compare import Verdict, allclose
     from graders.kernel_results import ProbeKind, ProbeResult
     from graders.model import Outcome
     from graders.score import evaluate
@@ -144,6 +146,13 @@ def test_a_number_too_large_fails_the_check_not_the_harness() -> None:
     ref = ProbeResult(ProbeKind.VALUE, value=0.5)
     r = evaluate(check, ref, ProbeResult(ProbeKind.VALUE, value=10**400))
     assert r.outcome is Outcome.FAILED and "ZeroDivisionError" in r.message and r.score == 0
+    # an author's own comparator never sees a description as a value either
+    lenient = replace(check, compare=lambda e, g, lbl: Verdict.ok())
+    same = Opaque("Thing", "<Thing>")
+    r = evaluate(
+        lenient, ProbeResult(ProbeKind.VALUE, value=same), ProbeResult(ProbeKind.VALUE, value=same)
+    )
+    assert r.outcome is Outcome.FAILED and r.score == 0
 
 
 def test_the_harness_encodes_with_the_kernels_encoder() -> None:
