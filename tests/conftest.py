@@ -42,6 +42,25 @@ work_mb = 64
 """
 
 
+# A suite of real sandboxed kernels: one graded run per kernel provider (test_hostile.py,
+# test_host_edges.py).
+SANDBOXED = [
+    pytest.mark.kernel,
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
+]
+
+
+def provider_or_skip(request: pytest.FixtureRequest) -> str:
+    """The kernel provider a parametrised fixture runs with; zygote skips where it cannot run."""
+    from graders.sandbox import get_sandbox
+    from graders.zygote import zygote_unavailable
+
+    kernels = str(request.param)
+    if kernels == "zygote" and (why := zygote_unavailable(get_sandbox("bwrap"))):
+        pytest.skip(f"no zygote here: {why}")
+    return kernels
+
+
 def make_home(dest: Path) -> Path:
     """A GRADER_HOME with a copy of intro_ann (short limits) and its reference."""
     shutil.copytree(ROOT / "assignments" / "intro_ann", dest / "assignments" / "intro_ann")

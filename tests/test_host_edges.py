@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,14 +18,9 @@ from build_template import STUBS, notebook, write  # type: ignore[import-not-fou
 from make_examples import CORRECT  # type: ignore[import-not-found]
 from nbformat.v4 import new_code_cell
 
-from graders.sandbox import get_sandbox
-from graders.zygote import zygote_unavailable
-from tests.conftest import GradedRun, make_home, run_grader
+from tests.conftest import SANDBOXED, GradedRun, make_home, provider_or_skip, run_grader
 
-pytestmark = [
-    pytest.mark.kernel,
-    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
-]
+pytestmark = SANDBOXED
 
 REF_MARK = "REFERENCE-SOURCE-5a1e"
 HIDDEN_MARK = "HIDDEN-DATA-77c2"
@@ -99,9 +93,7 @@ def _inputs(base: Path, home: Path) -> list[Path]:
 def edges(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[GradedRun]:
-    kernels = request.param
-    if kernels == "zygote" and (why := zygote_unavailable(get_sandbox("bwrap"))):
-        pytest.skip(f"no zygote here: {why}")
+    kernels = provider_or_skip(request)
     base = tmp_path_factory.mktemp(f"edges-{kernels}")
     home = make_home(base / "home")
     sol = home / "reference" / "intro_ann" / "solution.py"

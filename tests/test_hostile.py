@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -18,15 +17,11 @@ from make_examples import CORRECT  # type: ignore[import-not-found]
 from nbformat.v4 import new_code_cell
 
 from graders.providers import FRESH
-from graders.sandbox import get_sandbox
-from graders.zygote import ZygoteProvider, zygote_unavailable
+from graders.zygote import ZygoteProvider
 from graders.zygote_os import UidPool
-from tests.conftest import GradedRun, make_home, run_grader
+from tests.conftest import SANDBOXED, GradedRun, make_home, provider_or_skip, run_grader
 
-pytestmark = [
-    pytest.mark.kernel,
-    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed"),
-]
+pytestmark = SANDBOXED
 
 REF_MARK = "REFERENCE-SECRET-6f1d2c"
 OTHER_MARK = "OTHER-STUDENT-SECRET-91ab"
@@ -90,9 +85,7 @@ def hostile(
 ) -> Iterator[tuple[GradedRun, Listener]]:
     """The whole suite runs once per kernel provider: one bubblewrap per kernel, and kernels
     forked from a zygote."""
-    kernels = request.param
-    if kernels == "zygote" and (why := zygote_unavailable(get_sandbox("bwrap"))):
-        pytest.skip(f"no zygote here: {why}")
+    kernels = provider_or_skip(request)
     base = tmp_path_factory.mktemp(f"hostile-{kernels}")
     home = make_home(base / "home")
     # The hog and the fork bomb must meet their limits, not the cell's clock: near its limit
