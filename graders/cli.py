@@ -323,7 +323,7 @@ def _export(args: argparse.Namespace) -> int:
     else:
         named = {"id": args.id_column, "grade": args.grade_column,
                  "feedback": args.feedback_column, "max": args.max_column,
-                 "name": args.name_column}  # fmt: skip
+                 "name": args.name_column, "team": args.team_column}  # fmt: skip
         done = export_moodle(reports, args.worksheet, out, named)
     for line in done.lines():
         print(line)

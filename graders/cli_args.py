@@ -200,7 +200,7 @@ def _export(sub: Any) -> None:
     m.add_argument("--worksheet", type=Path, required=True,
                    help="the assignment's Download grading worksheet file")  # fmt: skip
     m.add_argument("--out", type=Path, default=None, help="default: REPORTS/moodle")
-    for what in ("id", "grade", "feedback", "max", "name"):
+    for what in ("id", "grade", "feedback", "max", "name", "team"):
         m.add_argument(f"--{what}-column", default=None, metavar="HEADER",
                        help=f"the worksheet's {what} column, where its header is in a "
                        "language the grader does not know")  # fmt: skip

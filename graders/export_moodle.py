@@ -14,8 +14,11 @@ What this relies on (Moodle's mod/assign, the offline grading worksheet and its 
   user's number format (a decimal comma in German).
 - Upload multiple feedback files in a zip matches folders named
   ``<anything>_<participant id>_assignsubmission_file_/``.
+- Team submissions: a team's folder is ``<group name>_<group id>_assignsubmission_file_``
+  and the worksheet of a team assignment has a Group column (``submissionteam``) naming each
+  member's group; the team's report goes to every member, and its page to each member's folder.
 Columns are found by those headers in the languages below, or named with --id-column,
---grade-column and --feedback-column for any other.
+--grade-column, --max-column, --feedback-column, --name-column and --team-column for any other.
 """
 
 from __future__ import annotations
@@ -28,14 +31,29 @@ from . import intake
 from .errors import UsageError
 from .export import Exported, Graded, comment, read_csv, write_csv, write_pages
 
-# Moodle's own strings, as its English and German language packs have them (German checked
-# against worksheets German-language courses downloaded); other languages: name the columns.
-ID_HEADERS = {"Identifier", "ID"}
-GRADE_HEADERS = {"Grade", "Bewertung"}
-MAX_HEADERS = {"Maximum grade", "Maximum Grade", "Bestwertung"}
-FEEDBACK_HEADERS = {"Feedback comments", "Feedback als Kommentar"}
-NAME_HEADERS = {"Full name", "Vollständiger Name"}
-MODIFIED_HEADERS = {"Last modified (grade)", "Zuletzt geändert (Bewertung)"}
+# Moodle's own strings for the worksheet's headers (``gradingtable.php``: ``recordid``,
+# ``fullname``, ``grade``/``gradenoun``, ``maxgrade``, ``submissionteam``,
+# ``lastmodifiedgrade``, and the comments plugin's ``pluginname``), in en, de, fr, es, it,
+# pt and nl as their language packs have them (read from projectestac/moodle-langpacks'
+# ``<lang>/assign.php``, ``<lang>/assignfeedback_comments.php`` and core ``moodle.php``;
+# German checked against worksheets German-language courses downloaded). Any other language:
+# name the columns with the --*-column options.
+ID_HEADERS = {"Identifier", "ID", "Identifiant", "Identificador", "Identificativo",
+              "Número de identificação", "Identificatie"}  # fmt: skip
+GRADE_HEADERS = {"Grade", "Bewertung", "Note", "Calificación", "Valutazione", "Nota", "Cijfer"}
+MAX_HEADERS = {"Maximum grade", "Maximum Grade", "Bestwertung", "Note maximale",
+               "Calificación máxima", "Valutazione massima", "Nota Máxima", "Nota máxima",
+               "Maximaal cijfer"}  # fmt: skip
+FEEDBACK_HEADERS = {"Feedback comments", "Feedback als Kommentar", "Feedback par commentaires",
+                    "Comentarios de retroalimentación", "Commenti", "Comentários de feedback",
+                    "Feedback"}  # fmt: skip
+NAME_HEADERS = {"Full name", "Vollständiger Name", "Nom complet", "Nombre completo",
+                "Nome completo", "Volledige naam"}  # fmt: skip
+TEAM_HEADERS = {"Group", "Gruppe", "Groupe", "Grupo", "Gruppo", "Groep"}
+MODIFIED_HEADERS = {"Last modified (grade)", "Zuletzt geändert (Bewertung)",
+                    "Dernière modification (note)", "Última modificación (calificación)",
+                    "Ultima modifica (valutazione)", "Última atualização (avaliação)",
+                    "Laatst gewijzigd (beoordeling)"}  # fmt: skip
 ENGLISH_DATE = re.compile(
     r"^(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \d{1,2} (January|February|March|April|May|"
     r"June|July|August|September|October|November|December) \d{4}"
@@ -52,6 +70,7 @@ class Columns:
     feedback: int | None
     maximum: int
     name: int | None
+    team: int | None = None
 
 
 def _find(header: list[str], named: str | None, known: set[str]) -> int | None:
@@ -82,7 +101,8 @@ def columns(header: list[str], named: dict[str, str | None]) -> Columns:
             "pass --max-column with its header; grades are scaled to it"
         )
     name = _find(header, named.get("name"), NAME_HEADERS)
-    return Columns(id_at, grade, feedback, maximum, name)
+    team = _find(header, named.get("team"), TEAM_HEADERS)
+    return Columns(id_at, grade, feedback, maximum, name, team)
 
 
 def _number(text: str) -> tuple[float | None, str]:
@@ -94,56 +114,98 @@ def _number(text: str) -> tuple[float | None, str]:
         return None, mark
 
 
-def _same_person(folder_name: str, worksheet_name: str) -> bool:
-    """The name in a download's folder (Moodle writes ``fullname`` with ``_`` as spaces,
-    ``mod/assign/classes/downloader.php``, ``get_student_prefix``) and the worksheet's."""
-
-    def norm(text: str) -> str:
-        return " ".join(text.replace("_", " ").casefold().split())
-
-    return norm(folder_name) == norm(worksheet_name)
+def _norm(name: str) -> str:
+    """A name as a download folder and the worksheet both spell it: Moodle writes folder
+    names with ``_`` as spaces (``mod/assign/classes/downloader.php``, ``get_student_prefix``:
+    ``fullname`` for a student, ``str_replace('_', ' ', $groupname)`` for a team)."""
+    return " ".join(name.replace("_", " ").casefold().split())
 
 
-def _refusal(g: Graded, row: list[str], cols: Columns, value: float | None) -> str:
-    """Why this row must not get this report's grade ("" when it may): a team's folder (its
-    group id is no participant's, ``get_student_prefix`` names it after the group), or a grade
-    outside 0..the maximum, which Moodle would skip or store out of range."""
-    if cols.name is not None and not _same_person(g.student, row[cols.name]):
+def _teams(reports: list[Graded], rows: list[list[str]], cols: Columns) -> dict[str, Graded]:
+    """Team downloads by the group name the worksheet's Group column shows: a team's folder
+    is ``<group name>_<group id>_assignsubmission_file_`` (``get_student_prefix``), and its
+    group id is no participant's, so a report is a team's only when its name is a group of
+    the worksheet and not the name of the participant with that id. Group names are unique
+    in a course (``groups/group_form.php`` refuses a second one), so a name is one team."""
+    if cols.team is None:
+        return {}
+    groups = {_norm(r[cols.team]) for r in rows[1:] if r[cols.team].strip()}
+    names = {}
+    if cols.name is not None:
+        for r in rows[1:]:
+            m = PARTICIPANT.match(r[cols.id].strip())
+            if m:
+                names[m.group(1)] = _norm(r[cols.name])
+    return {
+        _norm(g.student): g
+        for g in reports
+        if _norm(g.student) in groups and names.get(g.student_id or "") != _norm(g.student)
+    }
+
+
+def _refusal(g: Graded, row: list[str], cols: Columns, value: float | None, team: bool) -> str:
+    """Why this row must not get this report's grade ("" when it may): a folder whose name is
+    not the row's (a team's folder the worksheet has no Group column for, or another
+    person's), or a grade outside 0..the maximum, which Moodle would skip or store out of
+    range."""
+    if not team and cols.name is not None and _norm(g.student) != _norm(row[cols.name]):
         return (f"{g.id}: the download names {g.student!r} for id {g.student_id}, the worksheet "
-                f"{row[cols.name]!r} (a team submission?); not filled")  # fmt: skip
+                f"{row[cols.name]!r} (a team submission? download the worksheet with the "
+                "Group column); not filled")  # fmt: skip
     most, _ = _number(row[cols.maximum])
     if value is not None and (most is None or not 0 <= value <= most):
         return f"{g.id}: {value:g} is outside 0..{row[cols.maximum]}; not filled"
     return ""
 
 
-def fill(reports: list[Graded], rows: list[list[str]], cols: Columns, done: Exported) -> set[str]:
-    """Grade and feedback text in each row whose participant has a report (in place); the
-    worksheet's participant ids."""
+def _report(
+    row: list[str], cols: Columns, by_id: dict[str, Graded], teams: dict[str, Graded]
+) -> tuple[Graded | None, bool]:
+    """The report for one worksheet row, and whether it is its team's: a member of a team
+    with a report gets the team's; anyone else, the report of their own participant id."""
+    if cols.team is not None and (g := teams.get(_norm(row[cols.team]))) is not None:
+        return g, True
+    m = PARTICIPANT.match(row[cols.id].strip())
+    g = by_id.get(m.group(1)) if m else None
+    return (None, False) if g is None or _norm(g.student) in teams else (g, False)
+
+
+def fill(
+    reports: list[Graded], rows: list[list[str]], cols: Columns, done: Exported
+) -> dict[str, tuple[str, Graded]]:
+    """Grade and feedback text in each row whose participant (or team) has a report (in
+    place); for each participant filled in, the name to file their page under and the
+    report (a team's for each of its members)."""
     by_id = {g.student_id: g for g in reports if g.student_id}
-    seen = set()
+    teams = _teams(reports, rows, cols)
+    seen, pages = set(), {}
     for row in rows[1:]:
         row.extend([""] * (len(rows[0]) - len(row)))
         m = PARTICIPANT.match(row[cols.id].strip())
-        g = by_id.get(m.group(1)) if m else None
+        g, team = _report(row, cols, by_id, teams)
         if m:
             seen.add(m.group(1))
+        who = row[cols.id].strip()
         if g is None or g.status == "error":
             if g is not None or m:  # a participant without a report, or held back
-                done.record(g, None, row[cols.id].strip())
+                done.record(g, None, who)
             continue
+        seen.add(g.student_id or "")
         out_of, mark = _number(row[cols.maximum])
         value = g.points(out_of if out_of and out_of > 0 else None)
-        if why := _refusal(g, row, cols, value):
+        if why := _refusal(g, row, cols, value, team):
             done.refused.append(why)
             continue
-        done.record(g, value, g.id, row[cols.grade], _number(row[cols.grade])[0])
+        label = f"{who} ({g.student})" if team else g.id
+        done.record(g, value, label, row[cols.grade], _number(row[cols.grade])[0])
+        if m:
+            pages[m.group(1)] = (row[cols.name] if team and cols.name is not None else g.student, g)
         if value is not None:
             row[cols.grade] = f"{value:.2f}".replace(".", mark)
         if cols.feedback is not None:
             row[cols.feedback] = comment(g)
     done.match(reports, seen)
-    return seen
+    return pages
 
 
 def _dates_note(rows: list[list[str]]) -> str:
@@ -159,15 +221,12 @@ def _dates_note(rows: list[list[str]]) -> str:
     return ""
 
 
-def feedback_pages(reports: list[Graded], participants: set[str]) -> dict[str, bytes]:
-    """Each worksheet participant's feedback page, in the folder Moodle's feedback-files
-    upload matches."""
+def feedback_pages(filled: dict[str, tuple[str, Graded]]) -> dict[str, bytes]:
+    """Each participant's feedback page (a team's page for each member), in the folder
+    Moodle's feedback-files upload matches to that participant (``importziplib.php``)."""
     return {
-        f"{g.student.replace('/', ' ')}_{g.student_id}_assignsubmission_file_/feedback.html": (
-            g.feedback_page()
-        )
-        for g in reports
-        if g.student_id in participants and g.status != "error"
+        f"{name.replace('/', ' ')}_{pid}_assignsubmission_file_/feedback.html": g.feedback_page()
+        for pid, (name, g) in filled.items()
     }
 
 
@@ -179,7 +238,7 @@ def export_moodle(
     rows, delimiter = read_csv(worksheet)
     cols = columns(rows[0], named)
     done = Exported(column=rows[0][cols.grade])
-    participants = fill(reports, rows, cols, done)
+    filled = fill(reports, rows, cols, done)
     ours = {cols.id, cols.grade, cols.feedback, cols.maximum}
     for row in rows[1:]:  # names, online text: students' words, never a spreadsheet formula
         row[:] = [c if i in ours else intake.csv_cell(c) for i, c in enumerate(row)]
@@ -189,5 +248,5 @@ def export_moodle(
     if cols.feedback is None:
         done.notes.append("the worksheet has no feedback column: enable 'Feedback comments' in "
                           "the assignment's settings and download it again")  # fmt: skip
-    write_pages(out / "moodle_feedback.zip", feedback_pages(reports, participants), done)
+    write_pages(out / "moodle_feedback.zip", feedback_pages(filled), done)
     return done

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -52,25 +53,95 @@ def _read(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
-def test_a_french_worksheet_stops_or_scales_to_its_maximum(tmp_path: Path) -> None:
-    """#33.6: headers the grader does not know stop the export with what to pass; named,
-    the grade is scaled to the /20 maximum, never written out of 100."""
-    rows = [FRENCH, ["Participant 7", "Ada Lovelace", "a@x", "Remis", "", "20,00", "Oui",
-                     "lundi", "-", ""]]  # fmt: skip
-    sheet = _sheet(tmp_path, rows)
+POLISH = ["Identyfikator", "Imię i nazwisko", "Adres email", "Status", "Ocena",
+          "Maksymalna ocena", "Ocena może zostać zmieniona", "Ostatnia modyfikacja (przesłane)",
+          "Ostatnia modyfikacja (ocena)", "Komentarz zwrotny"]  # fmt: skip
+LANGUAGES = {  # the headers Moodle's language packs give (see export_moodle's sources)
+    "fr": FRENCH,
+    "es": ["Identificador", "Nombre completo", "Email", "Estado", "Calificación",
+           "Calificación máxima", "x", "x", "Última modificación (calificación)",
+           "Comentarios de retroalimentación"],
+    "it": ["Identificativo", "Nome completo", "Email", "Stato", "Valutazione",
+           "Valutazione massima", "x", "x", "Ultima modifica (valutazione)", "Commenti"],
+    "pt": ["Número de identificação", "Nome completo", "Email", "Estado", "Nota", "Nota Máxima",
+           "x", "x", "Última atualização (avaliação)", "Comentários de feedback"],
+    "nl": ["Identificatie", "Volledige naam", "Email", "Status", "Cijfer", "Maximaal cijfer",
+           "x", "x", "Laatst gewijzigd (beoordeling)", "Feedback"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_worksheets_in_other_languages_scale_to_their_maximum(tmp_path: Path, lang: str) -> None:
+    """#33.6: the French (and es, it, pt, nl) worksheet's columns are found by Moodle's own
+    strings; the grade is scaled to the /20 maximum in the worksheet's decimal mark."""
+    rows = [LANGUAGES[lang], ["Participant 7", "Ada Lovelace", "a@x", "Remis", "", "20,00",
+                              "Oui", "lundi", "-", ""]]  # fmt: skip
     ada = [_graded(tmp_path, "Ada Lovelace_7_assignsubmission_file_", 85)]
-    named: dict[str, str | None] = {"id": "Identifiant", "grade": "Note"}
-    with pytest.raises(UsageError, match=r"maximum grade.*--max-column"):
-        export_moodle(ada, sheet, tmp_path / "out", named)
-    named.update(max="Note maximale", feedback="Feedback par commentaires", name="Nom complet")
-    done = export_moodle(ada, sheet, tmp_path / "out", named)
+    done = export_moodle(ada, _sheet(tmp_path, rows), tmp_path / "out", {})
     got = _read(tmp_path / "out" / "moodle_worksheet.csv")
     assert got[1][4] == "17,00" and got[1][8] == "-"  # 85/100 of 20; the date as it was
+    assert got[1][9].startswith("Score: 85/100")  # the feedback comment in its column
     assert "1 grade(s) changed: Ada Lovelace_7 (blank -> 17)" in done.lines()
 
 
+def test_an_unknown_language_stops_or_scales_to_its_maximum(tmp_path: Path) -> None:
+    """#33.6: headers the grader does not know stop the export with what to pass; named,
+    the grade is scaled to the /20 maximum, never written out of 100."""
+    rows = [POLISH, ["Uczestnik 7", "Ada Lovelace", "a@x", "x", "", "20,00", "Tak", "x", "-",
+                     ""]]  # fmt: skip
+    sheet = _sheet(tmp_path, rows)
+    ada = [_graded(tmp_path, "Ada Lovelace_7_assignsubmission_file_", 85)]
+    named: dict[str, str | None] = {"id": "Identyfikator", "grade": "Ocena"}
+    with pytest.raises(UsageError, match=r"maximum grade.*--max-column"):
+        export_moodle(ada, sheet, tmp_path / "out", named)
+    named.update(max="Maksymalna ocena", feedback="Komentarz zwrotny", name="Imię i nazwisko")
+    done = export_moodle(ada, sheet, tmp_path / "out", named)
+    got = _read(tmp_path / "out" / "moodle_worksheet.csv")
+    assert got[1][4] == "17,00" and got[1][8] == "-"
+    assert "1 grade(s) changed: Ada Lovelace_7 (blank -> 17)" in done.lines()
+
+
+TEAM = ["Identifier", "Full name", "Email address", "Status", "Group", "Grade", "Maximum Grade",
+        "Grade can be changed", "Last modified (submission)", "Last modified (grade)",
+        "Feedback comments"]  # fmt: skip
+
+
+def _team_rows() -> list[list[str]]:
+    def row(pid: str, name: str, team: str, grade: str = "") -> list[str]:
+        return [f"Participant {pid}", name, "x@x", "Submitted", team, grade, "100.00", "Yes",
+                "Monday", "-", ""]  # fmt: skip
+
+    return [TEAM, row("77", "Zoe Unrelated", "Team Beta", "42.00"),
+            row("3", "Ann Alpha", "Team Alpha"), row("4", "Al Alpha", "Team Alpha"),
+            row("8", "Bo Li", "Team Gamma")]  # fmt: skip
+
+
+def test_a_team_download_grades_every_member_and_nobody_else(tmp_path: Path) -> None:
+    """#33.5: Team Alpha's folder carries its group id (77), which is Zoe's participant id;
+    with the worksheet's Group column the team's grade, comment and page go to its members
+    (3 and 4) and Zoe keeps her 42. Moodle's importer, applied to the file, agrees."""
+    from tests.moodle_importer import imports
+
+    team = _graded(tmp_path, "Team_Alpha_77_assignsubmission_file_", 90)
+    gamma = _graded(tmp_path, "Team Gamma_12_assignsubmission_file_", 60)
+    done = export_moodle([team, gamma], _sheet(tmp_path, _team_rows()), tmp_path / "out", {})
+    got = _read(tmp_path / "out" / "moodle_worksheet.csv")
+    assert [r[5] for r in got[1:]] == ["42.00", "90.00", "90.00", "60.00"]
+    assert got[1][10] == "" and got[2][10].startswith("Score: 90") and got[3][10] == got[2][10]
+    assert not done.refused and not done.unmatched
+    assert "Participant 3 (Team_Alpha)" in " ".join(done.changed)
+    filled = (tmp_path / "out" / "moodle_worksheet.csv").read_text(encoding="utf-8")
+    held = {"77": (42.0, 0.0), "3": (None, 0.0), "4": (None, 0.0), "8": (None, 0.0)}
+    assert imports(filled, held, maximum=100) == {"3": 90.0, "4": 90.0, "8": 60.0}
+    with zipfile.ZipFile(tmp_path / "out" / "moodle_feedback.zip") as z:
+        folders = sorted(n.split("/")[0] for n in z.namelist())
+    assert folders == ["Al Alpha_4_assignsubmission_file_", "Ann Alpha_3_assignsubmission_file_",
+                       "Bo Li_8_assignsubmission_file_"]  # fmt: skip
+
+
 def test_a_team_download_never_grades_an_unrelated_participant(tmp_path: Path) -> None:
-    """#33.5: Team Alpha's folder carries its group id (77); participant 77 is someone else."""
+    """#33.5: without a Group column the team's folder cannot be mapped: participant 77 is
+    someone else, so nothing is filled, nor is a page filed under 77."""
     rows = [ENGLISH, ["Participant 77", "Zoe Unrelated", "z@x", "Submitted", "", "100.00",
                       "Yes", "Monday", "-", ""],
             ["Participant 8", "Bo Li", "b@x", "Submitted", "", "100.00", "Yes", "Monday", "-",
@@ -82,6 +153,8 @@ def test_a_team_download_never_grades_an_unrelated_participant(tmp_path: Path) -
     assert got[1][4] == "" and got[1][9] == ""  # Zoe keeps her (empty) grade and comment
     assert got[2][4] == "60.00"
     assert any("team submission" in r and "Team Alpha" in r for r in done.refused)
+    with zipfile.ZipFile(tmp_path / "out" / "moodle_feedback.zip") as z:
+        assert [n.split("/")[0] for n in z.namelist()] == ["Bo Li_8_assignsubmission_file_"]
 
 
 def test_no_value_outside_zero_to_max_is_written(tmp_path: Path) -> None:
