@@ -1,10 +1,11 @@
 """A local stand-in for the few Canvas REST endpoints ``grader publish canvas`` uses, on
 127.0.0.1 only, answering as Canvas answers (the answers were seen from real Canvas by the
 issue that asked for them, #33, and are what canvasapi 3.x's ``Requester.request`` in
-``canvasapi/requester.py`` tells apart; canvas-lms's own middleware was not read). It records
-every write. As Canvas:
-- throttling is ``403 Forbidden (Rate Limit Exceeded)`` with ``X-Rate-Limit-Remaining``, on any
-  endpoint (no 429);
+``canvasapi/requester.py`` tells apart). It records every write. As Canvas:
+- throttling is canvas-lms's ``RequestThrottle#rate_limit_exceeded``
+  (``app/middleware/request_throttle.rb``): a 403, ``text/plain; charset=utf-8``, the body
+  ``403 Forbidden (Rate Limit Exceeded)\n`` and ``X-Rate-Limit-Remaining: 0.0``, from the
+  middleware in front of every endpoint (no 429);
 - a bad token is a 401 with ``WWW-Authenticate: Bearer realm="canvas-lms"`` (canvasapi raises
   ``InvalidAccessToken``); a student the assignment is not assigned to, or a moderated
   assignment, answers the PUT with a plain 401 (``Unauthorized``); a grade the grading type
@@ -76,8 +77,9 @@ class Handler(BaseHTTPRequestHandler):
             return False
         self.state.to_throttle.remove(method)
         self.state.throttled.append(f"{method} 403")
-        data = b"403 Forbidden (Rate Limit Exceeded)"
+        data = b"403 Forbidden (Rate Limit Exceeded)\n"
         self.send_response(403)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("X-Rate-Limit-Remaining", "0.0")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
