@@ -16,16 +16,29 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap (the sandbox), util-linux (setpriv, prlimit) and Chromium (the browser tests) from
-# Debian, when we may install.
+# bubblewrap (the sandbox), util-linux (setpriv, prlimit), Chromium and its driver (the browser
+# tests) from Debian, when we may install.
 system:
-	@if ! command -v bwrap >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v bwrap >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux chromium; \
-	  else echo "warning: install bubblewrap (the sandbox) and chromium (browser tests) with apt-get"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap util-linux chromium chromium-driver; \
+	  else echo "warning: install bubblewrap (the sandbox), chromium and chromium-driver (browser tests) with apt-get"; fi; \
 	fi
 
-setup: system $(STAMP)
+# A student's JupyterLab for the browser tests (tests/test_jupyterlab.py): its own venv, without
+# the harness. Its kernel borrows numpy, torch and jinja2 from $(VENV) through a .pth line (pip
+# would download torch again); the harness's own editable install is not seen there (a .pth in
+# a folder added by a .pth is not read), and the test checks that `import graders` fails.
+LAB_VENV ?= .venv-lab
+LAB_STAMP := $(LAB_VENV)/.installed
+$(LAB_STAMP): $(STAMP)
+	test -x $(LAB_VENV)/bin/python || python3 -m venv $(LAB_VENV)
+	$(LAB_VENV)/bin/python -m pip install -q 'jupyterlab>=4.2,<5'
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+	  "$$($(LAB_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/zz_course_libs.pth"
+	touch $(LAB_STAMP)
+
+setup: system $(STAMP) $(LAB_STAMP)
 
 demo: setup
 	$(VENV)/bin/grader grade intro_ann examples/submissions --out reports --jobs 2 || test $$? -eq 3

@@ -306,8 +306,22 @@ async def _build(args: argparse.Namespace) -> int:
     )  # fmt: skip
     n = len(p.suite.public().checks)
     print(f"student bundle for {assignment.name}: {dest}/ ({n} public checks, no secrets)")
-    print(f"students run: grader check NOTEBOOK --assignment {dest}")
+    print("hand out to students:")
+    for f in _handout(dest):
+        print(f"  {f}")
+    print(f"students check in the notebook with check(...), or run: grader check NOTEBOOK "
+          f"--assignment {dest}")  # fmt: skip
     return ExitCode.OK
+
+
+def _handout(dest: Path) -> list[str]:
+    """What students need from a bundle: the template, the self-check wheel, the data files
+    the notebook reads (the JSON files are the wheel's, and `grader check`'s)."""
+    out = [dest / "template.ipynb", *sorted(dest.glob("*.whl"))]
+    out += sorted(p for p in dest.rglob("*") if p.is_file() and p.parent != dest)
+    out += sorted(p for p in dest.iterdir() if p.is_file() and p.suffix not in
+                  (".json", ".toml", ".ipynb", ".whl"))  # fmt: skip
+    return [str(p) for p in out]
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -131,8 +131,9 @@ def _decode_result(raw: Any) -> ProbeResult:
         return ProbeResult(ProbeKind.MISSING, note=str(raw.get("name", ""))[:100])
     if kind in ("error", "not_implemented"):
         return ProbeResult(ProbeKind(kind), error=_clean_error(raw.get("error")))
-    if kind == "interrupted":
-        return ProbeResult(ProbeKind.TIMEOUT)
+    if kind == "interrupted":  # where the student's code was, when it carries it
+        err = raw.get("error")
+        return ProbeResult(ProbeKind.TIMEOUT, error=_clean_error(err) if err else None)
     return ProbeResult(ProbeKind.INVALID, note=INVALID)
 
 

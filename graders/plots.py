@@ -63,9 +63,15 @@ def line_plot(title: str, expected: list[float], got: list[float] | None) -> Mar
     body = path(expected, EXPECTED, "")
     if got:
         body += path(got, GOT, 'stroke-dasharray="5 3"')
+    # y: the range, right-aligned left of the frame; x: the first and last position
     axis = (
-        f'<g font-size="10" font-family="sans-serif"><text x="2" y="16">{hi:.3g}</text>'
-        f'<text x="2" y="{H - PAD}">{lo:.3g}</text></g>'
+        f'<g font-size="10" font-family="sans-serif" fill="#374151">'
+        f'<text x="{PAD - 3}" y="16" text-anchor="end">{hi:.3g}</text>'
+        f'<text x="{PAD - 3}" y="{H - PAD}" text-anchor="end">{lo:.3g}</text>'
+        f'<text x="{PAD}" y="{H - PAD + 11}">0</text>'
+        f'<text x="{(PAD + W - 8) / 2:.0f}" y="{H - PAD + 11}" text-anchor="middle">'
+        "position in the list</text>"
+        f'<text x="{W - 8}" y="{H - PAD + 11}" text-anchor="end">{n - 1}</text></g>'
     )
     desc = f"{len(expected)} reference values from {expected[0]:.4g} to {expected[-1]:.4g}"
     if got:

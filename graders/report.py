@@ -84,9 +84,13 @@ def to_gradescope(report: Report) -> dict[str, Any]:
     }
 
 
-def render_feedback(report: Report, diagnosis: str = "Likely mistake") -> str:
+def render_feedback(
+    report: Report, diagnosis: str = "Likely mistake", in_notebook: bool = False
+) -> str:
     """feedback.html. ``diagnosis``: the words before a named mistake (the in-notebook check,
-    which sees the public checks only, says "Possible mistake")."""
+    which sees the public checks only, says "Possible mistake"); ``in_notebook``: the page
+    under a ``check()`` cell, without what only a grade report needs (whose feedback, the
+    status, the harness's footer)."""
     groups: dict[str, list[Any]] = {}
     plots: dict[str, Any] = {}
     for t in report.tests:
@@ -101,7 +105,7 @@ def render_feedback(report: Report, diagnosis: str = "Likely mistake") -> str:
     groups = dict(sorted(groups.items(), key=lambda kv: kv[0] not in lost))
     return _env.get_template("feedback.html.j2").render(
         r=report, groups=groups, failing_cells=failing_cells, plots=plots, to_fix=to_fix,
-        diagnosis=diagnosis,
+        diagnosis=diagnosis, in_notebook=in_notebook,
     )  # fmt: skip
 
 

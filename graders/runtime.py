@@ -31,6 +31,9 @@ _LIB_DIRS = tuple(
     {p for p in (_sys.prefix, _sys.base_prefix, _sys.exec_prefix) if p}
     | {_os.path.dirname(_os.__file__)}
 )
+# This module's own folder, where it is a file (the self-check wheel's ``_graders/``, the
+# harness's package): its frames are the harness's, never the student's.
+_OWN_DIR = _os.path.dirname(_os.path.abspath(__file__)) + _os.sep if "__file__" in globals() else ""
 
 
 class Missing(Exception):
@@ -203,6 +206,8 @@ def _frames(tb: Any) -> list[dict[str, Any]]:
         fn = fs.filename or ""
         if fn.startswith("<grader") or fn.startswith(_LIB_DIRS):
             continue
+        if _OWN_DIR and _os.path.abspath(fn).startswith(_OWN_DIR):
+            continue
         where = f"Cell In[{name_map[fn]}]" if fn in name_map else _os.path.basename(fn)
         line = fs.line or _linecache.getline(fn, fs.lineno or 0).strip()
         out.append({"where": where, "lineno": fs.lineno, "name": fs.name, "line": line[:300]})
@@ -277,8 +282,8 @@ class Runtime:
             result = {"kind": "missing", "name": str(exc)}
         except NotImplementedError as exc:
             result = {"kind": "not_implemented", "error": _describe(exc)}
-        except KeyboardInterrupt:
-            result = {"kind": "interrupted"}
+        except KeyboardInterrupt as exc:  # where the student's code was, for the notebook
+            result = {"kind": "interrupted", "error": _describe(exc)}
         except BaseException as exc:  # SystemExit too: the student's, not ours
             result = {"kind": "error", "error": _describe(exc)}
             free = _out_of_memory(exc)

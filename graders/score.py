@@ -186,11 +186,12 @@ def _not_compared(
     if got.kind == ProbeKind.ERROR:
         return Outcome.ERROR, failure_text(check, got, signature), shown_error(check, got.error)
     if got.kind == ProbeKind.TIMEOUT:
+        at = where(got)
         return (
             Outcome.TIMEOUT,
             (
                 f"`{stub}` did not finish in time ({got.note or 'timeout'}). "
-                "Look for a loop that never ends."
+                "Look for a loop that never ends." + (f" It was running {at}." if at else "")
             ),
             None,
         )
@@ -238,7 +239,8 @@ def _plot_data(check: Check, expected: Any, got: Any) -> PlotData | None:
         return None
     caption = (
         check.plot_caption
-        or f"{check.plot_key or 'result'} per step, yours beside the reference's."
+        or f"{check.plot_key or 'result'}, one value per position in the list, yours beside "
+        "the reference's."
     )
     return PlotData(check.plot, check.plot_key, exp, _series(got, check.plot_key), caption)
 
@@ -326,6 +328,16 @@ def _case(types: Any, case: str) -> Any:
 
 def _case_outcome(raised: ProbeResult) -> Outcome:
     return Outcome.MISSING if raised.kind == ProbeKind.NOT_IMPLEMENTED else Outcome.ERROR
+
+
+def where(got: ProbeResult) -> str:
+    """Where the student's code was when a check was interrupted (at its time limit, or by
+    the student): their last frame, which the kernel's runtime reports, or ""."""
+    frames = (got.error or {}).get("frames") or []
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"`{f['name']}` ({f['where']}, line {f['lineno']}: `{f['line']}`)"
 
 
 def summary_line(tests: list[CheckResult], score: float, max_score: float) -> str:

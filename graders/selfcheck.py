@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, runtime
@@ -51,7 +51,8 @@ from .diagnose import Mistake, Results, name_mistakes
 from .kernel_results import ProbeKind, ProbeResult, decode_payload, needs_first
 from .model import CheckResult, Outcome, Report, Status, SubmissionInfo
 from .report import render_feedback
-from .score import evaluate, summary_line
+from .score import evaluate, summary_line, where
+from .selfcheck_view import Progress, compact_html, framed_page, markdown
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -147,7 +148,12 @@ def _random_state_kept() -> Any:
 
 
 class Stopped(Exception):
-    """The student pressed Ctrl-C (or the interrupt button) during a check."""
+    """The student pressed Ctrl-C (or the interrupt button) during a check; ``result`` holds
+    how long it ran and where their code was."""
+
+    def __init__(self, result: ProbeResult) -> None:
+        super().__init__(STOPPED)
+        self.result = result
 
 
 def run_probe(check: Check, ns: dict[str, Any], ctx: dict[str, Any], seconds: float) -> ProbeResult:
@@ -167,12 +173,12 @@ def run_probe(check: Check, ns: dict[str, Any], ctx: dict[str, Any], seconds: fl
         got = decode_payload(rt.take_text())
     except KeyboardInterrupt:  # the limit fired just as the probe returned, or Ctrl-C
         got = ProbeResult(ProbeKind.TIMEOUT)
-    if got.kind is ProbeKind.TIMEOUT:
-        if not limit.fired:
-            raise Stopped
-        got.note = f"ran past {seconds:g} s"
     got.output = out.getvalue()[-20_000:]
     got.duration = time.monotonic() - start
+    if got.kind is ProbeKind.TIMEOUT:
+        if not limit.fired:
+            raise Stopped(got)
+        got.note = f"ran past {seconds:g} s"
     return got
 
 
@@ -187,11 +193,14 @@ def _device(meta: dict[str, Any]) -> str:
 
 @dataclass
 class CheckRun:
-    """The result of one ``check(...)``: shown inline as HTML, or as text without HTML."""
+    """The result of one ``check(...)``: shown inline (compact HTML, Markdown and text; the
+    full page too for ``check()``), or as text without HTML."""
 
     report: Report
     stopped: bool = False
     probes: dict[str, ProbeResult] = field(default_factory=dict, repr=False)
+    full: bool = False  # check() with no names: the full feedback page as well
+    headline: str = ""  # the one line above the checks: the score and what to fix
 
     @property
     def score(self) -> float:
@@ -210,15 +219,21 @@ class CheckRun:
         return self.report.to_dict()
 
     def _repr_html_(self) -> str:
-        page = html.escape(render_feedback(self.report, DIAGNOSIS), quote=True)
-        # A frame of its own: the page's styles stay off the notebook's. Grown to its content
-        # where the front end runs the handler; scrolls at 32rem where it does not.
-        return (
-            f'<iframe title="{html.escape(self.report.assignment["title"])}: self-check" '
-            f'srcdoc="{page}" style="width:100%;height:32rem;border:1px solid #d1d5db;'
-            'border-radius:6px" onload="try{this.style.height=(this.contentDocument.'
-            "documentElement.scrollHeight+8)+'px'}catch(e){}\"></iframe>"
-        )
+        out = compact_html(self.report, self.headline, DIAGNOSIS, PUBLIC_NOTE)
+        if self.full:
+            page = render_feedback(self.report, DIAGNOSIS, in_notebook=True)
+            out += framed_page(page, self.report.assignment["title"])
+        return out
+
+    def _repr_markdown_(self) -> str:
+        return markdown(self.report, self.headline, DIAGNOSIS, PUBLIC_NOTE)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {
+            "text/html": self._repr_html_(),
+            "text/markdown": self._repr_markdown_(),
+            "text/plain": repr(self),
+        }
 
     def __repr__(self) -> str:
         marks = {Outcome.PASSED: "ok  ", Outcome.FAILED: "FAIL"}
@@ -292,43 +307,78 @@ class SelfCheck:
         tests: list[CheckResult] = []
         probes: dict[str, ProbeResult] = {}
         passed: dict[str, bool] = {}
-        stopped = False
-        for c in checks:
+        stopped: ProbeResult | None = None
+        progress = Progress()
+        for i, c in enumerate(checks):
             failed = [d for d in c.depends if not passed.get(d, False)]
-            if stopped:
+            if stopped is not None:
                 got = ProbeResult(ProbeKind.SKIPPED, note=STOPPED)
             elif failed:
                 got = needs_first(failed)
             else:
+                progress.show(f"Running check {i + 1} of {len(checks)}: {c.name} …")
                 seconds = c.timeout or float(b.meta["check_timeout"])
                 try:
                     got = run_probe(c, ns, {**ctx_base, "seed": b.seeds[c.name]}, seconds)
-                except Stopped:
-                    stopped = True
-                    got = ProbeResult(ProbeKind.SKIPPED, note=STOPPED)
+                except Stopped as stop:
+                    got = stopped = stop.result
             probes[c.name] = got
-            tests.append(evaluate(c, b.expected.get(c.name), got, b.signatures.get(c.stub, "")))
-            passed[c.name] = tests[-1].outcome is Outcome.PASSED
+            t = evaluate(c, b.expected.get(c.name), got, b.signatures.get(c.stub, ""))
+            tests.append(_as_run(t, got, stopped is got))
+            passed[c.name] = t.outcome is Outcome.PASSED
+        progress.done()
         # public evidence only: where it cannot tell two mistakes apart, none is named
         name_mistakes(checks, tests, probes, b.mistakes, b.mistake_results, break_ties=False)
         took = time.monotonic() - start
-        return CheckRun(self._report(tests, took, stopped, device), stopped, probes)
+        report = self._report(tests, took, stopped is not None, device)
+        return CheckRun(report, stopped is not None, probes, not names, _headline(tests))
 
     def _report(self, tests: list[CheckResult], took: float, stopped: bool, device: str) -> Report:
+        """Scored over the checks that ran: one the student stopped, and those after it, are
+        not lost points, only not run."""
         meta = self.bundle.meta
-        score = sum(t.score for t in tests)
-        top = sum(t.max_score for t in tests)
-        line = summary_line(tests, score, top).rstrip()
-        output = f"{line}{'' if line.endswith(('.', '?', '!')) else '.'} {PUBLIC_NOTE}"
+        ran = [t for t in tests if t.outcome is not Outcome.SKIPPED or STOPPED not in t.message]
+        score = sum(t.score for t in ran)
+        top = sum(t.max_score for t in ran)
+        line = summary_line(ran, score, top).rstrip() if ran else "No check ran."
+        output = f"{line}{'' if line.endswith(('.', '?', '!')) else '.'}"
         if stopped:
-            output = f"Stopped: {STOPPED} (Ctrl-C). {output}"
+            stuck = next(t for t in tests if t not in ran)
+            output = (f"Stopped during {stuck.name}: {stuck.message} {len(ran)} of "
+                      f"{len(tests)} checks ran: {output}")  # fmt: skip
         return Report(
             submission=SubmissionInfo("this notebook", "", "notebook", ""),
             assignment={k: str(meta[k]) for k in ("name", "title", "version")},
             harness={"name": "graders", "version": __version__},
-            status=Status.GRADED, score=score, max_score=top, tests=tests, execution_time=took,
-            output=output, device={"name": device}, sandbox="none: your own kernel",
+            status=Status.UNGRADABLE if stopped else Status.GRADED, score=score, max_score=top,
+            tests=tests, execution_time=took, output=output, device={"name": device},
+            sandbox="none: your own kernel", reason=f"{STOPPED} (Ctrl-C)" if stopped else "",
         )  # fmt: skip
+
+
+def _headline(tests: list[CheckResult]) -> str:
+    """The score of the checks that ran and the stubs to fix, or where the student stopped."""
+    ran = [t for t in tests if t.outcome is not Outcome.SKIPPED or STOPPED not in t.message]
+    score, top = sum(t.score for t in ran), sum(t.max_score for t in ran)
+    if len(ran) < len(tests):
+        stuck = next(t for t in tests if t not in ran)
+        n = f"{len(ran)} of {len(tests)}"
+        return f"Stopped during {stuck.name}. {n} checks ran: {score:g}/{top:g}."
+    wrong = [t for t in tests if t.outcome is not Outcome.PASSED]
+    if not wrong:
+        return f"{score:g}/{top:g}: every check passed."
+    stubs = ", ".join(f"`{s}`" for s in dict.fromkeys(t.stub for t in wrong))
+    return f"{score:g}/{top:g}. To fix: {stubs} ({len(wrong)} of {len(tests)} checks)."
+
+
+def _as_run(t: CheckResult, got: ProbeResult, stuck: bool) -> CheckResult:
+    """A check's verdict as the notebook shows it: one the student stopped says after how
+    long and where their code was (one that ran past its limit says where, as in grading)."""
+    if not stuck:
+        return t
+    at = where(got)
+    text = f"you stopped it after {got.duration:.1f} s" + (f", in {at}" if at else "")
+    return replace(t, outcome=Outcome.SKIPPED, score=0.0, message=f"{STOPPED}: {text}.")
 
 
 def from_folder(root: Traversable) -> SelfCheck:

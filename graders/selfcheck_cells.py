@@ -35,8 +35,11 @@ def setup_source(assignment_name: str) -> str:
         f"    from {pkg} import check\n"
         "except ImportError as _err:  # no self-check file here (nor in grading): say so\n\n"
         "    def check(*names, _why=str(_err)):\n"
-        '        print("The self-check is not set up:", _why)\n'
-    )
+        '        print(f"The self-check is not set up ({_why}). Put the file {pkg}-*.whl "\n'
+        '              "from your instructor in the folder of this notebook (in Colab: Files "\n'
+        '              "panel, Upload), or run %pip install with its path or web address; "\n'
+        '              "then run this cell again.")\n'
+    ).replace("{pkg}", pkg)
 
 
 def check_source(names: Sequence[str]) -> str:
@@ -72,6 +75,7 @@ def add_check_cells(nb: nbformat.NotebookNode, stubs: Sequence[str], assignment:
             cells.append(_cell(check_source(after[i])))
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     cells.insert(first_code, _cell(setup_source(assignment)))
+    cells.append(_cell(check_source([])))  # all of them, before handing in
     nb.cells = cells
     ours = [c for c in cells if TAG in c.metadata.get("tags", [])]
     for k, c in enumerate(ours):  # stable ids (nbformat 4.5); a 4.4 notebook has none

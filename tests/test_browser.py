@@ -75,7 +75,7 @@ def test_feedback_pages(
         assert 'role="img"' in dom and "<desc>" in dom  # text alternatives for the plots
         # captions: the assignment's own words, and the default for a plot without one
         assert "<figcaption>Did we find the minimum? Your steps beside" in dom
-        assert "<figcaption>losses per step, yours beside the reference" in dom
+        assert "<figcaption>The loss after each of the 100 epochs, yours beside the" in dom
         # titles under their stub's heading, without the stub again
         assert "</span> a single step</h3>" in dom
     if sub == "carol":  # her threshold slip, named above the numbers

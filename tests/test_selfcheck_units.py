@@ -22,7 +22,7 @@ from graders.bundle_data import (
     SIGNATURES_FILE,
 )
 from graders.codec import encode
-from graders.model import Outcome
+from graders.model import Outcome, Status
 from graders.selfcheck import STOPPED, CheckRun, Notice, SelfCheck, from_folder
 
 PROBES = {
@@ -129,19 +129,38 @@ def test_an_exception_is_the_checks_verdict(check: SelfCheck) -> None:
     )
 
 
+def _interrupted_soon(x: int) -> int:
+    threading.Timer(0.05, _thread.interrupt_main).start()
+    while True:
+        pass
+
+
 def test_ctrl_c_stops_the_remaining_checks(check: SelfCheck) -> None:
     """The interrupt button is SIGINT in the kernel: KeyboardInterrupt in the main thread,
-    with the time limit not reached."""
-
-    def slow(x: int) -> int:
-        threading.Timer(0.05, _thread.interrupt_main).start()
-        while True:
-            pass
-
-    run = check.run({"double": slow, "noisy": lambda r: r + 1})
+    with the time limit not reached. #34.5: the stopped check says where the code was, the
+    checks it stopped are not counted as lost, the run is not "graded"."""
+    run = check.run({"double": _interrupted_soon, "noisy": lambda r: r + 1})
     assert run.stopped and not run.all_passed
-    assert [t.message for t in run.report.tests] == [f"Not run: {STOPPED}."] * 2
-    assert run.report.output.startswith("Stopped:")
+    first, second = run.report.tests
+    assert first.outcome is Outcome.SKIPPED
+    assert first.message.startswith(f"{STOPPED}: you stopped it after"), first.message
+    assert "in `_interrupted_soon` (test_selfcheck_units.py, line " in first.message
+    assert "`while True:`" in first.message or "`pass`" in first.message
+    assert second.message == f"Not run: {STOPPED}."
+    assert run.report.output.startswith("Stopped during double")
+    assert run.report.max_score == 0 and "To fix" not in run.report.output
+    assert run.report.status is Status.UNGRADABLE
+    text = run._repr_mimebundle_()
+    assert "Stopped during double" in text["text/html"]
+    assert "Stopped during double" in text["text/markdown"]
+
+
+def test_checks_that_ran_before_a_stop_are_scored(check: SelfCheck) -> None:
+    run = check.run({"double": lambda x: 2 * x, "noisy": _interrupted_soon})
+    passed, stuck = run.report.tests
+    assert passed.outcome is Outcome.PASSED and stuck.outcome is Outcome.SKIPPED
+    assert run.report.score == run.report.max_score == passed.max_score > 0
+    assert "1 of 2 checks ran" in run.report.output and "every check passed" in run.report.output
 
 
 def test_check_reads_the_callers_globals(check: SelfCheck) -> None:
@@ -155,3 +174,32 @@ def test_check_reads_the_callers_globals(check: SelfCheck) -> None:
         assert "dubble" in typo._repr_html_()
     finally:
         del double, noisy
+
+
+def test_a_running_check_shows_which_check_runs(
+    check: SelfCheck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#34.5: in a kernel, a line under the cell names the check that runs (before: only
+    ``[*]`` for up to a check's time limit); it is emptied when the checks are done."""
+    import sys
+    import types
+
+    shown: list[str] = []
+
+    class Handle:
+        def update(self, data: dict[str, str], raw: bool = False) -> None:
+            shown.append(data["text/plain"])
+
+    def display(data: dict[str, str], raw: bool = False, display_id: bool = False) -> Handle:
+        shown.append(data["text/plain"])
+        return Handle()
+
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())  # type: ignore[attr-defined]
+    display_mod = types.ModuleType("IPython.display")
+    display_mod.display = display  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "IPython.display", display_mod)
+    check.run({"double": lambda x: 2 * x, "noisy": lambda r: r + 1})
+    assert shown[0].startswith("Running check 1 of 2: double")
+    assert shown[1].startswith("Running check 2 of 2: noisy") and shown[-1] == ""

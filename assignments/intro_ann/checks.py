@@ -177,7 +177,11 @@ def bce_hidden(student, ctx):
 # 5. train (16 points)
 
 
-@check(stub="train", points=6, compare=FLOAT, label="", plot="line", plot_key="losses")
+@check(
+    stub="train", points=6, compare=FLOAT, label="",
+    plot=Plot("line", key="losses", caption="The loss after each of the 100 epochs, yours beside "
+              "the reference's."),
+)  # fmt: skip
 def train_regression(student, ctx):
     """the notebook's regression (nn.Linear, MSELoss, Adam lr 0.1, 100 epochs)"""
     import numpy as np
