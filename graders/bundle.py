@@ -148,3 +148,13 @@ def load_bundle_checks(root: Path) -> tuple[CheckSuite, dict[str, int]]:
 
 def load_expected(root: Path) -> dict[str, ProbeResult]:
     return expected_from(json.loads((root / EXPECTED_FILE).read_text()))
+
+
+def handout(dest: Path) -> list[str]:
+    """What students need from a bundle: the template, the self-check wheel, the data files
+    the notebook reads (the JSON files are the wheel's, and `grader check`'s)."""
+    out = [dest / "template.ipynb", *sorted(dest.glob("*.whl"))]
+    out += sorted(p for p in dest.rglob("*") if p.is_file() and p.parent != dest)
+    out += sorted(p for p in dest.iterdir() if p.is_file() and p.suffix not in
+                  (".json", ".toml", ".ipynb", ".whl"))  # fmt: skip
+    return [str(p) for p in out]

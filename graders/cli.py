@@ -10,9 +10,11 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import nbformat
+
 from . import notebook, terminal
 from .assignment import PLAIN_NAME, Assignment, find_assignment, search_roots
-from .bundle import write_bundle
+from .bundle import handout, write_bundle
 from .cli_args import build_parser
 from .cluster import grade_on_cluster
 from .devices import gpu_memory, packing_note
@@ -29,6 +31,7 @@ from .reference import run_reference
 from .report import write_run, write_submission
 from .sandbox import protect, python_path
 from .schedule import grade_many
+from .score import missing_file
 from .zygote import close_all
 
 
@@ -253,14 +256,20 @@ async def _verify(args: argparse.Namespace) -> int:
     tmpl = load_file(assignment.template, "template")
     tmpl_report = await grade_submission(p, tmpl, use_depends=False)
     for t in ref_report.tests:
-        if t.outcome is not Outcome.PASSED:
+        if (gone := missing_file(t.error)) and t.outcome is not Outcome.PASSED:
+            problems.append(f"{t.name!r}: the reference could not open {gone!r}: the "
+                            f"assignment's data files go in {assignment.root / 'data'}/ (copied "
+                            "beside every notebook the harness runs); is it there, under that "
+                            "name?")  # fmt: skip
+        elif t.outcome is not Outcome.PASSED:
             problems.append(f"the reference fails {t.name!r}: {t.message}")
     for t in tmpl_report.tests:
         if t.score > 0:
             problems.append(f"the untouched template earns points on {t.name!r}")
         if t.outcome is Outcome.SKIPPED:
             problems.append(f"{t.name!r} is never reached on the template: {t.message}")
-    problems += template_problems(tmpl_report.cells)
+    code = [c.source for c in nbformat.read(assignment.template, 4).cells if c.cell_type == "code"]
+    problems += template_problems(tmpl_report.cells, code)
     problems += [
         f"heavy_imports lists {m!r}, which the kernels' Python ({assignment.python.describe()}) "
         "cannot import: install it there"
@@ -307,21 +316,11 @@ async def _build(args: argparse.Namespace) -> int:
     n = len(p.suite.public().checks)
     print(f"student bundle for {assignment.name}: {dest}/ ({n} public checks, no secrets)")
     print("hand out to students:")
-    for f in _handout(dest):
+    for f in handout(dest):
         print(f"  {f}")
     print(f"students check in the notebook with check(...), or run: grader check NOTEBOOK "
           f"--assignment {dest}")  # fmt: skip
     return ExitCode.OK
-
-
-def _handout(dest: Path) -> list[str]:
-    """What students need from a bundle: the template, the self-check wheel, the data files
-    the notebook reads (the JSON files are the wheel's, and `grader check`'s)."""
-    out = [dest / "template.ipynb", *sorted(dest.glob("*.whl"))]
-    out += sorted(p for p in dest.rglob("*") if p.is_file() and p.parent != dest)
-    out += sorted(p for p in dest.iterdir() if p.is_file() and p.suffix not in
-                  (".json", ".toml", ".ipynb", ".whl"))  # fmt: skip
-    return [str(p) for p in out]
 
 
 def _export(args: argparse.Namespace) -> int:

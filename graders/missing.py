@@ -82,17 +82,59 @@ def why_missing(
     return None
 
 
-def template_problems(cells: Sequence[CellResult]) -> list[str]:
+_UNDEFINED = re.compile(r"name '(\w{1,100})' is not defined")
+
+
+def _assigned(source: str) -> set[str]:
+    """The names a cell's code binds (assignments, defs, classes, imports), as far as it
+    parses: what a later cell misses when this one stopped."""
+    if len(source) > MAX_PARSED_CHARS:
+        return set()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def _label(index: int, sources: Sequence[str]) -> str:
+    """A template cell as its author finds it: its place among the code cells and its first
+    line."""
+    src = sources[index - 1] if 0 < index <= len(sources) else ""
+    first = next((ln.strip() for ln in src.splitlines() if ln.strip()), "")
+    return f"template cell {index}" + (f" (`{first[:60]}`)" if first else "")
+
+
+def template_problems(cells: Sequence[CellResult], sources: Sequence[str] = ()) -> list[str]:
     """``grader verify``: the untouched template's cells that fail for another reason than a
     stub's NotImplementedError (an import the kernels lack, an API a newer library removed):
-    students would start from a notebook that is broken before they write a line."""
+    students would start from a notebook that is broken before they write a line. A
+    NameError for a name an earlier failed cell would have defined is that cell's follow-on
+    (a stub's, expected; or a problem already reported): not reported again. ``sources``:
+    the template's code cells, to name each cell by its first line."""
     problems = []
+    unbound: set[str] = set()  # names that earlier failed cells did not get to define
     for cell in cells:
         err = cell.error or {}
-        if not cell.failed or err.get("type") == "NotImplementedError":
+        if not cell.failed:
+            continue
+        source = sources[cell.index - 1] if 0 < cell.index <= len(sources) else ""
+        follow_on = _UNDEFINED.search(str(err.get("message", "")))
+        unbound |= _assigned(source)
+        if err.get("type") == "NotImplementedError":
+            continue
+        if err.get("type") == "NameError" and follow_on and follow_on.group(1) in unbound:
             continue
         why = f"{err.get('type', cell.status.value)}: {err.get('message', '')}"
-        text = f"template cell {cell.index} fails ({why})"
+        text = f"{_label(cell.index, sources)} fails ({why})"
         if module := missing_module(str(err.get("message", ""))):
             text += (
                 f"; the kernels' environment has no {module}: install it where the harness "

@@ -17,7 +17,8 @@ How it runs: the harness imports ``mistakes.py`` on its own first, to read the d
 (so its top level may not use the reference's names); then each variant's source is appended
 to the reference solution, followed by ``<stub> = <variant>`` (``FashionNet.forward =
 forward_softmax`` for a method), and runs through the probes of the checks it concerns (its
-stub's checks, and a class's checks for a method of it, unless ``checks=`` names them) once,
+stub's checks: a method's own, else its class's; see :func:`own_checks`; unless ``checks=``
+names them) once,
 like the reference and cached with it. When a check fails, the
 student's result is compared with each mistake's result by the check's own comparator; the
 first that matches is named above the numbers. A mistake never changes a score.
@@ -90,15 +91,26 @@ def load_mistakes(path: Path, suite: CheckSuite) -> tuple[Mistake, ...]:
         unknown = [c for c in p.checks if c not in by_func]
         if unknown:
             raise AssignmentError(f"{where}: no check named {unknown[0]!r} in checks.py")
-        names = [by_func[c].name for c in p.checks] or [
-            c.name for c in suite.checks if c.stub.split(".")[0] == owner
-        ]
+        names = [by_func[c].name for c in p.checks] or own_checks(p.stub, suite)
         src, _ = _function_source(p.func, classes=True)
         alias = f"\n{p.stub} = {p.func.__name__}\n" if p.func.__name__ != p.stub else ""
         out.append(
             Mistake(p.func.__name__, p.stub, p.title, p.explain, p.hint, src + alias, tuple(names))
         )
     return tuple(out)
+
+
+def own_checks(stub: str, suite: CheckSuite) -> list[str]:
+    """The checks a mistake in ``stub`` is judged on when it names none: a method's own checks
+    (a mistake in ``Perceptron.backward`` is not weighed against ``Perceptron.evaluate``'s
+    failures); a method without checks of its own, its class's (``stub="FashionNet"``
+    checks test ``forward``); a class, its own and all its methods'."""
+    owner = stub.split(".")[0]
+    mine = [c.name for c in suite.checks if c.stub.split(".")[0] == owner]
+    if stub == owner:
+        return mine
+    exact = [c.name for c in suite.checks if c.stub == stub]
+    return exact or [c.name for c in suite.checks if c.stub == owner] or mine
 
 
 async def run_mistakes(

@@ -85,6 +85,17 @@ MEMORY_ADVICE = {
 }
 
 
+_NO_SUCH_FILE = re.compile(r"\[Errno 2\] No such file or directory: '([^'\n]{1,200})'")
+
+
+def missing_file(error: dict[str, Any] | None) -> str:
+    """The file a FileNotFoundError names ("" for any other error)."""
+    if not error or error.get("type") != "FileNotFoundError":
+        return ""
+    m = _NO_SUCH_FILE.search(str(error.get("message", "")))
+    return m.group(1) if m else ""
+
+
 def failure_text(check: Check, got: ProbeResult, signature: str = "") -> str:
     """What the student reads when the stub raised (or is still the template's stub)."""
     stub = check.stub
@@ -94,6 +105,14 @@ def failure_text(check: Check, got: ProbeResult, signature: str = "") -> str:
         return f"This could not be run: {got.note or 'no result'}."
     if check.feedback == "none":
         return f"`{stub}` raised an exception on inputs that are not shown."
+    missing = missing_file(got.error)
+    if missing and not check.hidden:
+        return (
+            f"`{stub}` could not open the file `{missing}`: it is not there. This is about "
+            f"where the notebook runs, not about `{stub}`'s code: the file must be at "
+            f"`{missing}`, relative to the notebook's folder (the assignment's data files come "
+            "with the notebook; put them beside it as they were handed out)."
+        )
     memory = memory_kind(got.error)
     if memory:
         detail = f" ({got.error['type']})" if got.error else ""

@@ -240,22 +240,35 @@ def test_verify_fails_on_a_template_cell_that_is_broken(tmp_path: Path) -> None:
     first = next(i for i, c in enumerate(nb.cells) if c.source.startswith("import numpy"))
     nb.cells[first + 1 : first + 1] = [
         nbformat.v4.new_code_cell("n = np.int(3)"),
+        nbformat.v4.new_code_cell("m = n + 1  # a follow-on of the cell above"),
         nbformat.v4.new_code_cell("import not_a_course_package_xyz"),
     ]
+    nb.cells.append(nbformat.v4.new_code_cell("demo = mse(np.zeros(2), np.ones(2))"))
+    nb.cells.append(nbformat.v4.new_code_cell("print(demo)  # needs the stub: expected"))
     nbformat.write(nb, path)
+    checks = tmp_path / "assignments" / "hw_port" / "checks.py"  # #35.3: a data file is gone
+    opens = "    open('data/points.csv').close()\n"
+    before = "    return student.mse(np.array([3.0"
+    checks.write_text(checks.read_text().replace(before, opens + before, 1))
     toml = tmp_path / "assignments" / "hw_port" / "assignment.toml"
     toml.write_text(toml.read_text().replace('["numpy"]', '["numpy", "not_a_heavy_pkg_xyz"]'))
     proc = run_grader(["verify", "hw_port"], tmp_path, tmp_path / "c")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     problems = [line for line in proc.stdout.splitlines() if "PROBLEM" in line]
-    assert len(problems) == 3, proc.stdout
-    assert "heavy_imports lists 'not_a_heavy_pkg_xyz'" in problems[2]
+    # #35.2: the follow-ons (a NameError for what a failed cell would have defined, a stub's
+    # demo) are not problems; cells are named by their first line
+    assert len(problems) == 4, proc.stdout
+    assert "the reference could not open 'data/points.csv'" in problems[0]
+    assert "assignments/hw_port/data/" in problems[0]
+    assert "heavy_imports lists 'not_a_heavy_pkg_xyz'" in problems[3]
     assert (
-        "template cell 3 fails (AttributeError: module 'numpy' has no attribute 'int'"
-        in (problems[0])
+        "template cell 3 (`n = np.int(3)`) fails (AttributeError: module 'numpy' has no "
+        "attribute 'int'" in problems[1]
     )
-    assert "template cell 4 fails (ModuleNotFoundError" in problems[1]
-    assert "has no not_a_course_package_xyz" in problems[1]
+    assert (
+        "template cell 5 (`import not_a_course_package_xyz`) fails (ModuleNotFound" in (problems[2])
+    )
+    assert "has no not_a_course_package_xyz" in problems[2]
 
 
 @pytest.mark.kernel

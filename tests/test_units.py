@@ -420,3 +420,65 @@ def probe(student, ctx):
     checks.write_text(body.format(hidden=True, name="other.csv"))
     with pytest.raises(AssignmentError, match=r"no file 'other\.csv'"):
         load_checks(checks, ("f",))
+
+
+def test_a_method_mistake_is_judged_on_its_own_checks(tmp_path: Path) -> None:
+    """#35.1: a student with one mistake in `backward` and one in `evaluate` gets both named.
+    Judged on the whole class's checks, each mistake got +1 from its own check and -1 from
+    the other method's failure, and neither was named."""
+    from graders.diagnose import diagnose
+    from graders.kernel_results import ProbeKind, ProbeResult
+    from graders.mistakes import load_mistakes
+    from graders.model import CheckResult, Outcome
+
+    body = (
+        "@check(stub='Perceptron.backward', points=1)\ndef grads(s, c):\n    'b'\n"
+        "@check(stub='Perceptron.evaluate', points=1)\ndef acc(s, c):\n    'e'\n"
+    )
+    suite = load_checks(
+        _checks_file(tmp_path, body), ("Perceptron.backward", "Perceptron.evaluate")
+    )
+    (tmp_path / "mistakes.py").write_text(
+        "from graders import mistake\n\n\n"
+        "@mistake(stub='Perceptron.backward', title='sign', explain='e', hint='h')\n"
+        "def backward_sign(self, x):\n    return -x\n\n\n"
+        "@mistake(stub='Perceptron.evaluate', title='count', explain='e', hint='h')\n"
+        "def evaluate_count(self, x):\n    return 0\n"
+    )
+    known = load_mistakes(tmp_path / "mistakes.py", suite)
+    assert [m.checks for m in known] == [("Perceptron.backward: b",), ("Perceptron.evaluate: e",)]
+    value = lambda v: ProbeResult(ProbeKind.VALUE, value=v)  # noqa: E731
+    results = {"backward_sign": {"Perceptron.backward: b": value(-1.0)},
+               "evaluate_count": {"Perceptron.evaluate: e": value(0.0)}}  # fmt: skip
+    probes = {"Perceptron.backward: b": value(-1.0), "Perceptron.evaluate: e": value(0.0)}
+    tests = [CheckResult(c.name, c.stub, Outcome.FAILED, 0, 1, False, "wrong")
+             for c in suite.checks]  # fmt: skip
+    named = diagnose(suite.checks, tests, probes, known, results)
+    assert {k: m.id for k, m in named.items()} == {
+        "Perceptron.backward: b": "backward_sign", "Perceptron.evaluate: e": "evaluate_count"
+    }  # fmt: skip
+
+
+def test_a_missing_data_file_is_named_not_blamed_on_the_stub() -> None:
+    """#35.3: a FileNotFoundError names the file and where it belongs; before, the student
+    read "`Perceptron.train` raised FileNotFoundError". A hidden check does not name it."""
+    import dataclasses
+
+    from graders.checks import Check, Visibility
+    from graders.compare import AllClose
+    from graders.kernel_results import ProbeKind, ProbeResult
+    from graders.score import failure_text
+
+    error = {
+        "type": "FileNotFoundError",
+        "frames": [],
+        "message": "[Errno 2] No such file or directory: 'data/perceptron_toydata.txt'",
+    }
+    got = ProbeResult(ProbeKind.ERROR, error=error)
+    public = Check("Perceptron.train: x", "Perceptron.train", "", "f", "", 5.0,
+                   Visibility.PUBLIC, AllClose(), "w", False, None)  # fmt: skip
+    text = failure_text(public, got)
+    assert "could not open the file `data/perceptron_toydata.txt`" in text
+    assert "not about `Perceptron.train`'s code" in text
+    hidden = dataclasses.replace(public, visibility=Visibility.HIDDEN, feedback="message")
+    assert "perceptron_toydata" not in failure_text(hidden, got)
