@@ -9,12 +9,16 @@ import re
 import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import notebook
 from .checks import HIDDEN_DATA, CheckSuite, load_checks
 from .environment import HARNESS, KernelPython
 from .environment import resolve as resolve_python
 from .errors import AssignmentError, UsageError
+
+if TYPE_CHECKING:
+    from .discover import Submission
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -264,3 +268,53 @@ def load_assignment(root: Path) -> Assignment:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: missing or invalid field: {exc}") from exc
+
+
+def assignment_for(sub: Submission, name: str | None, folder: Path) -> Assignment:
+    """The assignment ``grader check`` grades against: ``--assignment``, else the name in the
+    notebook's metadata (a plain name, looked up in the search roots only), else the only
+    one there is. Nothing in ``folder`` (the student's files) counts, but its ``dist/``."""
+    banned = tuple(c for c in folder.iterdir() if c.name != "dist") if folder.is_dir() else ()
+    if name:
+        return find_assignment(name, submissions=banned)
+    if sub.kind == "notebook" and sub.gradable:
+        nb = notebook.read(sub.data).nb
+        meta = nb.metadata.get("grader", {}) if nb is not None else {}
+        named = meta.get("assignment") if isinstance(meta, dict) else None
+        if isinstance(named, str) and not PLAIN_NAME.match(named):
+            raise UsageError(
+                f"the notebook's metadata names the assignment {named[:100]!r}, which is not "
+                "a plain name; pass --assignment NAME"
+            )
+        if isinstance(named, str):
+            return find_assignment(named, submissions=banned)
+    names = sorted(
+        {
+            p.parent.name
+            for r in search_roots()
+            for folder_name in ("assignments", "dist")
+            for p in (r / folder_name).glob("*/assignment.toml")
+            if not any(b == p.parent or b in p.parents for b in banned)
+        }
+    )
+    if len(names) == 1:
+        return find_assignment(names[0], submissions=banned)
+    known = f" ({', '.join(names)})" if names else ""
+    why = f" ({sub.path.name}: {sub.problem})" if not sub.gradable else ""
+    if beside := _bundles_beside(sub.path.parent):  # a bundle the student was handed
+        known = f": the student bundle beside it is {' or '.join(beside)}"
+        raise UsageError(f"cannot tell which assignment this is{why}; pass --assignment "
+                         f"{beside[0]}{known}")  # fmt: skip
+    raise UsageError(f"cannot tell which assignment this is{why}; pass --assignment NAME{known}")
+
+
+def _bundles_beside(folder: Path) -> list[str]:
+    """Student bundles (``grader build``'s folders) where the notebook is or beside it, as
+    paths to pass: suggested, never used unasked (a student's folder is not a search root)."""
+    found = [folder / "assignment.toml", *sorted(folder.glob("*/assignment.toml")),
+             *sorted(folder.glob("dist/*/assignment.toml"))]  # fmt: skip
+    return [
+        f"./{p.parent.relative_to(folder)}" if p.parent != folder else "."
+        for p in found
+        if p.is_file() and (p.parent / "checks.json").is_file()
+    ][:3]

@@ -107,6 +107,7 @@ class _Pending:
     hint: str = ""
     files: tuple[str, ...] = ()
     types: TypePolicy = TypePolicy.NOTE
+    skipped_scores: str = "zero"
 
     def __call__(self, student: Any, ctx: Any) -> Any:
         """Run the probe here, e.g. in a unit test with a stand-in student and context."""
@@ -134,6 +135,7 @@ def check(
     depends: Sequence[Any] = (),
     files: Sequence[str] = (),
     types: str = "note",
+    skipped_scores: str = "zero",
 ) -> Callable[[Callable[..., Any]], _Pending]:
     """Declare a check of ``stub`` worth ``points``. ``cases=True``: the probe returns
     ``{case name: value}`` (or calls ``ctx.case``) and each case earns an equal share of the
@@ -141,7 +143,10 @@ def check(
     result beside the reference's on the feedback page. ``hint``: a sentence of the
     instructor's, shown under a failure. ``depends=[other_check]`` (checks defined earlier,
     or their function names): this check runs only when all of those passed; otherwise it is
-    skipped and says which to fix first. ``label`` names the value in messages ("xs: expected
+    skipped, says which to fix first and scores 0 (``skipped_scores="zero"``, the default:
+    a failed prerequisite costs this check's points too); ``skipped_scores="own"``: it runs
+    and scores on its own result whatever its prerequisites did (they then only order it).
+    ``label`` names the value in messages ("xs: expected
     ..."); with "" a dict result's fields are named alone ("losses[3]: ..." rather than
     "result['losses'][3]: ..."). ``files=["holdout.csv"]`` (hidden checks only): files of the
     assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``.
@@ -151,6 +156,8 @@ def check(
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
     shown, policy = _shown_and_types(feedback, hidden, types)
+    if skipped_scores not in ("zero", "own"):
+        raise AssignmentError(f"skipped_scores must be 'zero' or 'own', not {skipped_scores!r}")
 
     def wrap(func: Callable[..., Any]) -> _Pending:
         return _Pending(
@@ -170,6 +177,7 @@ def check(
             hint=hint.strip(),
             files=tuple(files),
             types=policy,
+            skipped_scores=skipped_scores,
         )
 
     return wrap
@@ -254,6 +262,8 @@ def load_checks(path: Path, stubs: tuple[str, ...]) -> CheckSuite:
         if name in names.values():
             raise AssignmentError(f"{where}: two checks are named {name!r}")
         depends = tuple(_dependency(dep, names, where) for dep in p.depends)
+        if p.skipped_scores == "own":  # runs whatever they did: they only order it
+            depends = ()
         names[p.func.__name__] = name
         src, _ = _function_source(p.func)
         helper_src = _helpers_for(src, helpers)

@@ -12,8 +12,8 @@ from typing import Any
 
 import nbformat
 
-from . import notebook, terminal
-from .assignment import PLAIN_NAME, Assignment, find_assignment, search_roots
+from . import terminal
+from .assignment import Assignment, assignment_for, find_assignment
 from .bundle import handout, write_bundle
 from .cli_args import build_parser
 from .cluster import grade_on_cluster
@@ -25,6 +25,7 @@ from .kernel_results import ProbeKind
 from .missing import template_problems
 from .mistakes import verify_mistakes
 from .model import Outcome, Report, Status
+from .nulls import weak_checks
 from .pipeline import grade_submission
 from .prepare import Prepared, Settings, prepare, trusted_kernels
 from .reference import run_reference
@@ -157,46 +158,12 @@ async def _grade_found(args: argparse.Namespace, assignment: Assignment, found: 
     return _exit_code(reports)
 
 
-def _assignment_for(sub: Submission, name: str | None, folder: Path) -> Assignment:
-    """The assignment ``grader check`` grades against: ``--assignment``, else the name in the
-    notebook's metadata (a plain name, looked up in the search roots only), else the only
-    one there is. Nothing in ``folder`` (the student's files) counts, but its ``dist/``."""
-    banned = tuple(c for c in folder.iterdir() if c.name != "dist") if folder.is_dir() else ()
-    if name:
-        return find_assignment(name, submissions=banned)
-    if sub.kind == "notebook" and sub.gradable:
-        nb = notebook.read(sub.data).nb
-        meta = nb.metadata.get("grader", {}) if nb is not None else {}
-        named = meta.get("assignment") if isinstance(meta, dict) else None
-        if isinstance(named, str) and not PLAIN_NAME.match(named):
-            raise UsageError(
-                f"the notebook's metadata names the assignment {named[:100]!r}, which is not "
-                "a plain name; pass --assignment NAME"
-            )
-        if isinstance(named, str):
-            return find_assignment(named, submissions=banned)
-    names = sorted(
-        {
-            p.parent.name
-            for r in search_roots()
-            for folder_name in ("assignments", "dist")
-            for p in (r / folder_name).glob("*/assignment.toml")
-            if not any(b == p.parent or b in p.parents for b in banned)
-        }
-    )
-    if len(names) == 1:
-        return find_assignment(names[0], submissions=banned)
-    known = f" ({', '.join(names)})" if names else ""
-    why = f" ({sub.path.name}: {sub.problem})" if not sub.gradable else ""
-    raise UsageError(f"cannot tell which assignment this is{why}; pass --assignment NAME{known}")
-
-
 async def _check(args: argparse.Namespace) -> int:
     if not args.submission.is_file():
         raise UsageError(f"{args.submission}: no such file")
     # The files beside the notebook go with it, as when the instructor grades its folder.
     sub, skipped = load_with_siblings(args.submission, exclude=(args.out, Path("dist")))
-    assignment = _assignment_for(sub, args.assignment, args.submission.parent)
+    assignment = assignment_for(sub, args.assignment, args.submission.parent)
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     p: Prepared = await prepare(assignment, _settings(args, public_only=True))
@@ -277,6 +244,8 @@ async def _verify(args: argparse.Namespace) -> int:
     ]
     problems += await _verify_reference_runs(p)
     problems += verify_mistakes(p.suite, p.mistakes, p.reference, p.mistake_results)
+    if all(t.outcome is Outcome.PASSED for t in ref_report.tests):  # #35.4: degenerate checks
+        problems += [w.line() for w in await weak_checks(p)]
     if abs(p.suite.total_points - 100) > 1e-9:
         problems.append(f"points total {p.suite.total_points:g}, not 100")
     print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")

@@ -203,6 +203,7 @@ class MutantResult:
     killed: bool
     identical: bool  # survived with the reference's results, exactly, on its stub's checks
     lost: list[str]  # the checks that killed it
+    passed: list[str]  # the checks that gave it full points
 
 
 def stub_checks(p: Prepared, stub: str) -> list[Check]:
@@ -213,6 +214,11 @@ def stub_checks(p: Prepared, stub: str) -> list[Check]:
 def _judge(p: Prepared, m: Mutant, report: Report) -> MutantResult:
     lost = [t.name for t in report.tests if t.score < t.max_score]
     killed = report.status is not Status.GRADED or bool(lost)
+    passed = (
+        []
+        if report.status is not Status.GRADED
+        else [t.name for t in report.tests if t.max_score > 0 and t.score >= t.max_score]
+    )
     identical = False
     if not killed:
         mine = stub_checks(p, m.stub)
@@ -224,10 +230,12 @@ def _judge(p: Prepared, m: Mutant, report: Report) -> MutantResult:
             and encode(got.value) == encode(ref.value)
             for c in mine
         )
-    return MutantResult(m, killed, identical, lost)
+    return MutantResult(m, killed, identical, lost, passed)
 
 
-async def run_mutants(p: Prepared, mutants: list[Mutant]) -> list[MutantResult]:
+async def run_mutants(
+    p: Prepared, mutants: list[Mutant], label: str = "mutants"
+) -> list[MutantResult]:
     """Grade every mutant with the run's kernels (``--jobs`` at a time); a line on stderr
     counts them as they finish."""
     by_id = {m.id: m for m in mutants}
@@ -236,7 +244,7 @@ async def run_mutants(p: Prepared, mutants: list[Mutant]) -> list[MutantResult]:
     def progress(report: Report) -> None:
         done.append(_judge(p, by_id[report.submission.id], report))
         killed = sum(o.killed for o in done)
-        print(f"\r  mutants: {len(done)}/{len(mutants)} graded, {killed} killed",
+        print(f"\r  {label}: {len(done)}/{len(mutants)} graded, {killed} killed",
               end="", file=sys.stderr, flush=True)  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="grader-mutants-") as tmp:

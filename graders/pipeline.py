@@ -172,6 +172,11 @@ def _explain_missing(report: Report, ex: Execution, texts: list[str]) -> None:
         name = got.note or t.stub.split(".")[0]  # a method's class is what is missing
         if why := why_missing(name, texts, report.cells, module):
             t.message = why
+        elif module:  # there are no cells in a module: what the student can do instead
+            t.message = (
+                f"`{name}` is not defined. Define it in your module (if you did, check that "
+                "the module runs to its end: an error above the definition stops it first)."
+            )
 
 
 def _note(p: Prepared, sub: Submission) -> str:

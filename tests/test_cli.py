@@ -309,3 +309,27 @@ def absolute(y, yhat):
     assert len(problems) == 2, problems  # absolute is a good one
     assert "'same_as_reference' fails none of its checks" in problems[0]
     assert "'summed' and 'summed_too' give the same results" in problems[1]
+
+
+@pytest.mark.kernel
+def test_verify_flags_a_check_that_a_trivial_stub_passes(tmp_path: Path) -> None:
+    """#35.4: a public check whose inputs give 0 for any correct `mse` (both arrays equal)
+    passes a `mse` that returns 0 without computing anything; mutation analysis cannot see
+    it (a mutant of a working `mse` still fails the other checks). verify flags it."""
+    made = run_grader(["new", "hw_weak"], tmp_path, tmp_path / "c")
+    assert made.returncode == 0, made.stderr
+    checks = tmp_path / "assignments" / "hw_weak" / "checks.py"
+    text = checks.read_text()
+    planted = text.replace("np.array([2.5, 0.0, 2.0, 8.0])", "np.array([3.0, -0.5, 2.0, 7.0])", 1)
+    assert planted != text
+    checks.write_text(planted)
+    proc = run_grader(["verify", "hw_weak"], tmp_path, tmp_path / "c")
+    problems = [line for line in proc.stdout.splitlines() if "PROBLEM" in line]
+    assert proc.returncode == 2 and len(problems) == 1, proc.stdout + proc.stderr
+    assert (
+        'check "mse: the notebook\'s example" passes a mse that returns a constant (0)'
+        in (problems[0])
+    )
+    checks.write_text(text)  # the check as `grader new` wrote it: nothing to flag
+    proc = run_grader(["verify", "hw_weak"], tmp_path, tmp_path / "c")
+    assert proc.returncode == 0 and "verify: ok" in proc.stdout, proc.stdout + proc.stderr

@@ -56,7 +56,7 @@ def test_a_students_folder_never_becomes_the_assignment(
 
 
 def test_the_name_in_a_notebooks_metadata_is_a_name_never_a_path(tmp_path: Path) -> None:
-    from graders.cli import _assignment_for
+    from graders.assignment import assignment_for
     from graders.discover import load_file
 
     nb = notebook(STUBS)
@@ -64,7 +64,25 @@ def test_the_name_in_a_notebooks_metadata_is_a_name_never_a_path(tmp_path: Path)
     write(tmp_path / "hw.ipynb", nb)
     sub = load_file(tmp_path / "hw.ipynb")
     with pytest.raises(UsageError, match="not a plain name"):
-        _assignment_for(sub, None, tmp_path)
+        assignment_for(sub, None, tmp_path)
+
+
+def test_a_notebook_without_metadata_is_pointed_to_the_bundle_beside_it(tmp_path: Path) -> None:
+    """#35.6: the student's bundle beside the notebook is what `grader check` suggests (not
+    the harness's own demo assignments); suggested, not used unasked."""
+    from graders.assignment import assignment_for
+    from graders.discover import load_file
+
+    nb = notebook(STUBS)
+    nb.metadata.pop("grader", None)
+    write(tmp_path / "hw.ipynb", nb)
+    bundle = tmp_path / "intro_ann"
+    bundle.mkdir()
+    (bundle / "assignment.toml").write_text("")
+    (bundle / "checks.json").write_text("{}")
+    sub = load_file(tmp_path / "hw.ipynb")
+    with pytest.raises(UsageError, match=r"pass --assignment \./intro_ann: the student bundle"):
+        assignment_for(sub, None, tmp_path)
 
 
 def test_links_in_a_folder_are_never_followed_out_of_it(tmp_path: Path) -> None:

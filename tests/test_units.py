@@ -482,3 +482,19 @@ def test_a_missing_data_file_is_named_not_blamed_on_the_stub() -> None:
     assert "not about `Perceptron.train`'s code" in text
     hidden = dataclasses.replace(public, visibility=Visibility.HIDDEN, feedback="message")
     assert "perceptron_toydata" not in failure_text(hidden, got)
+
+
+def test_a_check_may_score_on_its_own_whatever_its_prerequisites_did(tmp_path: Path) -> None:
+    """#35.5: by default a skipped check scores 0 (a failed prerequisite costs its points
+    too); ``skipped_scores="own"`` runs it anyway; anything else is refused."""
+    body = (
+        "@check(stub='f', points=1)\ndef a(s, c):\n    'f: first'\n"
+        "@check(stub='f', points=1, depends=['a'])\ndef b(s, c):\n    'f: second'\n"
+        "@check(stub='f', points=1, depends=['a'], skipped_scores='own')\ndef c(s, c):\n"
+        "    'f: third'\n"
+    )
+    suite = load_checks(_checks_file(tmp_path, body), ("f",))
+    assert [c.depends for c in suite.checks] == [(), ("f: first",), ()]
+    bad = body.replace("skipped_scores='own'", "skipped_scores='half'")
+    with pytest.raises(AssignmentError, match="skipped_scores must be 'zero' or 'own'"):
+        load_checks(_checks_file(tmp_path, bad), ("f",))
