@@ -7,7 +7,7 @@ from html import escape
 
 from markupsafe import Markup
 
-W, H, PAD = 360, 220, 36
+W, H, PAD = 360, 220, 44
 EXPECTED = "#1f5fbf"  # reference: blue, solid
 GOT = "#c2410c"  # student: orange, dashed (told apart by dash as well as colour)
 
