@@ -203,3 +203,31 @@ def test_a_running_check_shows_which_check_runs(
     check.run({"double": lambda x: 2 * x, "noisy": lambda r: r + 1})
     assert shown[0].startswith("Running check 1 of 2: double")
     assert shown[1].startswith("Running check 2 of 2: noisy") and shown[-1] == ""
+
+
+def test_without_the_wheel_the_set_up_cell_says_what_to_do(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """#34.8: the check of a notebook whose wheel is missing says where to put which file."""
+    from graders.selfcheck_cells import setup_source
+
+    ns: dict[str, Any] = {}
+    exec(setup_source("hw_nowhere"), ns)
+    ns["check"]("mse")
+    said = capsys.readouterr().out
+    assert "The self-check is not set up" in said
+    assert "hw_nowhere_check-*.whl" in said and "Upload" in said and "%pip install" in said
+    assert "run this cell again" in said
+
+
+def test_build_lists_what_to_hand_out(tmp_path: Path) -> None:
+    """#34.8: the template, the wheel and the data files; not the bundle's own JSON."""
+    from graders.bundle import handout
+
+    for name in ("template.ipynb", "hw_check-1.0-py3-none-any.whl", "checks.json",
+                 "assignment.toml", "data/points.csv"):  # fmt: skip
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in handout(tmp_path)] == [
+        "template.ipynb", "hw_check-1.0-py3-none-any.whl", "data/points.csv"
+    ]  # fmt: skip
