@@ -337,7 +337,7 @@ class SelfCheck:
         """Scored over the checks that ran: one the student stopped, and those after it, are
         not lost points, only not run."""
         meta = self.bundle.meta
-        ran = [t for t in tests if t.outcome is not Outcome.SKIPPED or STOPPED not in t.message]
+        ran = _ran(tests)
         score = sum(t.score for t in ran)
         top = sum(t.max_score for t in ran)
         line = summary_line(ran, score, top).rstrip() if ran else "No check ran."
@@ -356,9 +356,14 @@ class SelfCheck:
         )  # fmt: skip
 
 
+def _ran(tests: list[CheckResult]) -> list[CheckResult]:
+    """The checks that ran: not the one the student stopped, nor those after it."""
+    return [t for t in tests if t.outcome is not Outcome.SKIPPED or STOPPED not in t.message]
+
+
 def _headline(tests: list[CheckResult]) -> str:
     """The score of the checks that ran and the stubs to fix, or where the student stopped."""
-    ran = [t for t in tests if t.outcome is not Outcome.SKIPPED or STOPPED not in t.message]
+    ran = _ran(tests)
     score, top = sum(t.score for t in ran), sum(t.max_score for t in ran)
     if len(ran) < len(tests):
         stuck = next(t for t in tests if t not in ran)

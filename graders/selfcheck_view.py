@@ -26,6 +26,7 @@ from typing import Any
 
 from .model import CheckResult, Outcome, Report
 from .plots import line_plot, parabola_plot
+from .report import code_spans
 
 MARK = {Outcome.PASSED: "✓", Outcome.SKIPPED: "○"}
 COLOUR = {Outcome.PASSED: "#15803d", Outcome.SKIPPED: "#6b7280"}
@@ -56,12 +57,6 @@ fit();})();</script>"""
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _code(text: str) -> str:
-    """Escaped text whose `backticked` words show as code, as the feedback page shows them."""
-    parts = _e(text).split("`")
-    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def _plot(t: CheckResult) -> str:
@@ -96,7 +91,8 @@ def _cases(t: CheckResult) -> str:
     head = "<th>case</th><th>result</th>" + ("<th>expected</th><th>yours</th>" if full else "")
     rows = []
     for c in t.cases:
-        cells = f"<td>{_e(c.name)}</td><td>{'correct' if c.passed else _code(c.message or '')}</td>"
+        result = "correct" if c.passed else code_spans(c.message or "")
+        cells = f"<td>{_e(c.name)}</td><td>{result}</td>"
         if full:
             cells += f"<td><code>{_e(c.expected)}</code></td><td><code>{_e(c.got)}</code></td>"
         rows.append(f"<tr>{cells}</tr>")
@@ -118,7 +114,7 @@ def _error(t: CheckResult) -> str:
 
 def _details(t: CheckResult) -> str:
     """What a failed check shows under its line: message, cases, plot, error, output."""
-    body = f"<div>{_code(t.message)}</div>{_cases(t)}{_plot(t)}{_error(t)}"
+    body = f"<div>{code_spans(t.message)}</div>{_cases(t)}{_plot(t)}{_error(t)}"
     if t.output:
         body += (
             "<details><summary>What your code printed during this check</summary>"
@@ -148,7 +144,7 @@ def compact_html(report: Report, headline: str, diagnosis: str, note: str) -> st
             rows.append(_details(t))
     return (
         f'<div class="grader-check" style="{BOX}">'
-        f'<div style="font-weight:600;margin-bottom:4px">{_code(headline)}</div>'
+        f'<div style="font-weight:600;margin-bottom:4px">{code_spans(headline)}</div>'
         f'<div class="grader-check-rows">{"".join(rows)}</div>'
         f'<div style="font-size:11px;color:#6b7280;margin-top:4px">{_e(note)}</div></div>'
     )
