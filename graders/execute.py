@@ -71,10 +71,22 @@ class Source:
 
     @classmethod
     def from_module(cls, name: str, data: bytes) -> Source:
+        """A module run in the kernel's own namespace, as a notebook's cells are: its
+        functions read that namespace (a test that deletes a name and puts it back, as
+        nbgrader's "uses squares" does, sees what a notebook would), under the name
+        ``submission`` (its ``if __name__ == "__main__":`` block does not run)."""
         run = (
-            "import runpy as _grader_runpy\n"
-            f"globals().update(_grader_runpy.run_path({name!r}, run_name='submission'))\n"
-            "del _grader_runpy\n"
+            "_grader_g = globals()\n"
+            "_grader_g['__name__'], _grader_g['__file__'] = 'submission', " + repr(name) + "\n"
+            "try:\n"
+            "    with open(" + repr(name) + ", 'rb') as _grader_f:\n"
+            "        _grader_code = compile(_grader_f.read(), " + repr(name) + ", 'exec')\n"
+            "    del _grader_f\n"
+            "    exec(_grader_code, _grader_g)\n"
+            "finally:\n"
+            "    _grader_g['__name__'] = '__main__'\n"
+            "    _grader_g.pop('_grader_code', None)\n"
+            "    del _grader_g\n"
         )
         return cls((run,), (), {name: data})
 
