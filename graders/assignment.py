@@ -58,6 +58,16 @@ ZERO_MEANS_NONE = {"gpu_memory_mb"}
 
 
 @dataclass(frozen=True)
+class ManualItem:
+    """A question graded by hand (``[[manual]]``): shown on the feedback page and as an empty
+    gradebook column; never scored by the harness (an imported otter or nbgrader question)."""
+
+    name: str
+    title: str
+    points: float
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
     title: str
@@ -71,6 +81,11 @@ class Assignment:
     heavy_imports: tuple[str, ...]
     allow_cuda: bool = False  # may the checks run on a GPU (--device auto/cuda)
     python: KernelPython = HARNESS  # the interpreter kernels run in ([environment])
+    total_points: float = 100.0  # what verify expects the checks to total ([grading])
+    # hidden checks with fixed inputs, as otter's and nbgrader's are ([grading]): verify does
+    # not ask their expected values to move with the seed
+    fixed_hidden_inputs: bool = False
+    manual: tuple[ManualItem, ...] = ()
 
     @property
     def template(self) -> Path:
@@ -265,6 +280,12 @@ def load_assignment(root: Path) -> Assignment:
             heavy_imports=tuple(grading.get("heavy_imports", ())),
             allow_cuda=bool(grading.get("allow_cuda", False)),
             python=resolve_python(cfg.get("environment", {}), root),
+            total_points=float(grading.get("total_points", 100)),
+            fixed_hidden_inputs=bool(grading.get("fixed_hidden_inputs", False)),
+            manual=tuple(
+                ManualItem(str(m["name"]), str(m.get("title", m["name"])), float(m["points"]))
+                for m in cfg.get("manual", [])
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: missing or invalid field: {exc}") from exc

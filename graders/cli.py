@@ -204,7 +204,7 @@ async def _verify_reference_runs(p: Prepared) -> list[str]:
             and moved.kind == ProbeKind.VALUE
             and c.compare(first.value, moved.value, c.label).passed
         )
-        if c.hidden and same:
+        if c.hidden and same and not a.fixed_hidden_inputs:
             problems.append(
                 f"hidden check {c.name!r} gives the same expected value for other inputs: "
                 "a hard-coded answer would pass it (does its probe use ctx.seed / ctx.rng()?)"
@@ -246,8 +246,11 @@ async def _verify(args: argparse.Namespace) -> int:
     problems += verify_mistakes(p.suite, p.mistakes, p.reference, p.mistake_results)
     if all(t.outcome is Outcome.PASSED for t in ref_report.tests):  # #35.4: degenerate checks
         problems += [w.line() for w in await weak_checks(p)]
-    if abs(p.suite.total_points - 100) > 1e-9:
-        problems.append(f"points total {p.suite.total_points:g}, not 100")
+    if abs(p.suite.total_points - assignment.total_points) > 1e-9:
+        problems.append(
+            f"points total {p.suite.total_points:g}, not {assignment.total_points:g} "
+            "([grading] total_points)"
+        )
     print(f"{assignment.name}: {len(p.suite.checks)} checks, {p.suite.total_points:g} points")
     print(f"  reference: {ref_report.score:g}/{ref_report.max_score:g} ({trusted_kernels(p)})")
     print(f"  template:  {tmpl_report.score:g}/{tmpl_report.max_score:g}")
@@ -357,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
             from .similarity_report import command
 
             return command(args)
+        if args.command == "import":
+            from .importing import import_command
+
+            return import_command(args.format, args.source, args.name, args.root)
         if args.command == "new":
             from .scaffold import new_assignment
 

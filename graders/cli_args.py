@@ -170,6 +170,13 @@ def _others(sub: Any) -> None:
         help="the exercise is a class students write (fit/transform), not a function",
     )
 
+    i = sub.add_parser("import", help="an otter or nbgrader assignment as one of ours")
+    i.add_argument("format", choices=["otter", "nbgrader"])
+    i.add_argument("source", type=Path,
+                   help="otter: the master notebook; nbgrader: source/<assignment>/")  # fmt: skip
+    i.add_argument("--name", default=None, help="the assignment's name (default: from the source)")
+    i.add_argument("--root", type=Path, default=Path("."), help="where assignments/ lives")
+
     d = sub.add_parser("data", help="write datasets for offline use")
     d.add_argument("dataset", choices=["fashion-mnist"])
     d.add_argument(

@@ -169,6 +169,8 @@ class Report:
     cells: list[CellResult] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    # questions graded by hand ([[manual]]: name, title, points): listed, never scored here
+    manual: list[dict[str, Any]] = field(default_factory=list)
     # Not in report.json: why the kernel could not start (the machine's fault, not the
     # student's); "" when it started. The run stops when the first kernels all fail.
     start_error: str = field(default="", compare=False)
@@ -233,6 +235,7 @@ class Report:
             "event_kinds": [e.kind.value for e in self.events],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "misconceptions": self.misconceptions(),
+            **({"manual": self.manual} if self.manual else {}),  # absent: as before it existed
         }
 
     def misconceptions(self) -> list[dict[str, Any]]:

@@ -67,6 +67,7 @@ def _base_report(p: Prepared, sub: Submission) -> Report:
         device=dict(device_info(p.device)),
         sandbox=f"{p.sandbox.describe()}; {p.kernels.describe()}",
         data="synthetic" if p.synthetic_data else ("real" if p.data else "none"),
+        manual=[{"name": m.name, "title": m.title, "points": m.points} for m in a.manual],
     )
 
 

@@ -198,8 +198,10 @@ def gradebook_csv(reports: list[dict[str, Any]], ungradable_score: str = "blank"
     buf = io.StringIO()
     w = csv.writer(buf)
     assignment = reports[0]["assignment"]["name"] if reports else "assignment"
+    manual = [m for m in (reports[0].get("manual") or [] if reports else [])]
     w.writerow(["Student", "ID", f"{assignment} ({reports[0]['max_score'] if reports else 0:g})",
-                "status", *check_names])  # fmt: skip
+                "status", *check_names,
+                *(f"{m['name']} (by hand, {m['points']:g})" for m in manual)])  # fmt: skip
     for r in reports:
         scores = {t["name"]: t["score"] for t in r["tests"]}
         sub = r["submission"]
@@ -210,7 +212,8 @@ def gradebook_csv(reports: list[dict[str, Any]], ungradable_score: str = "blank"
                intake.csv_cell(sub.get("student_id") or sub["id"])]  # fmt: skip
         w.writerow([*who,
                     points, r["status"],
-                    *(f"{scores[n]:g}" if n in scores else "" for n in check_names)])  # fmt: skip
+                    *(f"{scores[n]:g}" if n in scores else "" for n in check_names),
+                    *("" for _ in manual)])  # fmt: skip
     return buf.getvalue()
 
 
