@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 
 from .errors import UsageError
-from .importing import Case, Converted, Question, module_source
+from .importing import Case, Converted, Question, identifier, module_source
 from .selfcheck_cells import _cell, check_source, setup_source
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -67,15 +67,6 @@ def _without_hidden(source: str) -> str:
     return "\n".join(out)
 
 
-def _ident(grade_id: str, taken: set[str]) -> str:
-    name = re.sub(r"\W", "_", grade_id) or "cell"
-    name = name if name[0].isalpha() else f"c_{name}"
-    while name in taken:
-        name += "_"
-    taken.add(name)
-    return name
-
-
 def _title(source: str, last_md: str) -> str:
     text = source.strip().splitlines()[0] if source.strip() else ""
     doc = re.match(r'^[ru]?"""(.*?)(""")?$', text) or re.match(r"^#\s*(.*)$", text)
@@ -97,7 +88,7 @@ def _convert_one(nb: Any, path: Path, name: str) -> Converted:
         if cell.cell_type == "markdown":
             last_md = cell.source if not (grade or task) else last_md
         if grade or task:
-            q = Question(name=_ident(str(role.get("grade_id", "cell")), taken),
+            q = Question(name=identifier(str(role.get("grade_id", "cell")), taken),
                          title=_title(cell.source, last_md))  # fmt: skip
             pts = float(role.get("points", 0) or 0)
             if solution or task or cell.cell_type != "code":

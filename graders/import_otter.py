@@ -27,7 +27,15 @@ import nbformat
 import yaml
 
 from .errors import UsageError
-from .importing import Case, Converted, Question, module_source, resolve_points, strip_incumbent
+from .importing import (
+    Case,
+    Converted,
+    Question,
+    identifier,
+    module_source,
+    resolve_points,
+    strip_incumbent,
+)
 from .selfcheck_cells import _cell, check_source, setup_source
 
 ASSIGN_LINE = re.compile(r"^(\s*[A-Za-z0-9_ ,\[\]\.]*=)(.*?)\s*#\s*SOLUTION\s*$")
@@ -123,6 +131,7 @@ class _Reader:
         self.mode = ""  # "" | "solution" | "tests"
         self.notes: list[str] = []
         self.title = ""
+        self.names: set[str] = set()
 
     def raw(self, cell: Any) -> None:
         head, rest = _raw_head(cell)
@@ -145,10 +154,13 @@ class _Reader:
             self.template.append(cell)  # a raw cell of the course's own
 
     def _begin_question(self, cfg: dict[str, Any]) -> None:
-        name = str(cfg.get("name", ""))
-        if not name.isidentifier():
-            raise UsageError(f"question name {name!r} is not usable as a stub (an identifier)")
-        self.q = Question(name=name, title="", manual=bool(cfg.get("manual", False)))
+        name = str(cfg.get("name", "")).strip()
+        if not name:
+            raise UsageError(f"BEGIN QUESTION without a name: {cfg}")
+        stub = identifier(name, self.names)
+        self.q = Question(name=stub, title="", manual=bool(cfg.get("manual", False)))
+        if stub != name:
+            self.q.notes.append(f"named `{stub}` here (`{name}` is not a usable stub name)")
         self.qcfg, self.raw_tests = cfg, []
         for key in sorted(set(cfg) - {"name", "manual", "points", "all_or_nothing"}):
             self.q.notes.append(f"`{key}: {cfg[key]}` has no meaning here (ignored)")

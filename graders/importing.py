@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,17 @@ class Converted:
     reference: str  # reference/<name>/solution.py
     questions: list[Question]
     notes: list[str] = field(default_factory=list)  # about the whole notebook
+
+
+def identifier(name: str, taken: set[str]) -> str:
+    """A question's name as a stub: an identifier, unique in its assignment (``q1.1`` ->
+    ``q1_1``; a second ``q1`` -> ``q1_``)."""
+    out = re.sub(r"\W", "_", name) or "question"
+    out = out if out[0].isalpha() else f"q_{out}"
+    while out in taken:
+        out += "_"
+    taken.add(out)
+    return out
 
 
 def resolve_points(total: float | list[float] | None, given: list[float | None]) -> list[float]:

@@ -81,11 +81,17 @@ def test_otter_conversion(tmp_path: Path) -> None:
     assert 'check("q1")' in code and "accuracy = ..." in code
     assert "It maps any real number" not in json.dumps(conv.template)
     assert "np.exp(-z)" in conv.reference and "import otter" not in conv.reference
-    bad = fx.otter_master()
-    bad.cells[3].source = "# BEGIN QUESTION\nname: 1st question"
-    nbformat.write(bad, tmp_path / "bad.ipynb")
-    with pytest.raises(UsageError, match="not usable as a stub"):
-        convert(tmp_path / "bad.ipynb", "imp")
+    odd = fx.otter_master()
+    odd.cells[3].source = "# BEGIN QUESTION\nname: 1.1\npoints: 2"
+    odd.cells[14].source = "# BEGIN QUESTION\nname: q_1_1"  # the same once made a stub
+    nbformat.write(odd, tmp_path / "odd.ipynb")
+    names = [q.name for q in convert(tmp_path / "odd.ipynb", "imp").questions]
+    assert names == ["q_1_1", "q_1_1_", "q3"]
+    assert "q_1_1_" in checks_source(convert(tmp_path / "odd.ipynb", "imp"))
+    odd.cells[3].source = "# BEGIN QUESTION\npoints: 2"
+    nbformat.write(odd, tmp_path / "odd.ipynb")
+    with pytest.raises(UsageError, match="without a name"):
+        convert(tmp_path / "odd.ipynb", "imp")
 
 
 def _question_scores(report: dict[str, Any]) -> dict[str, float]:
