@@ -32,14 +32,14 @@ import time
 from pathlib import Path
 
 from benchmarks.overhead import plain
-from graders.assignment import find_assignment
-from graders.discover import discover
 from graders.errors import default_jobs
-from graders.model import Report
-from graders.prepare import Prepared, Settings, prepare
-from graders.report import write_submission
-from graders.schedule import grade_many
-from graders.zygote import choose_kernels
+from graders.grading.prepare import Prepared, Settings, prepare
+from graders.grading.schedule import grade_many
+from graders.intake.discover import discover
+from graders.kernel.zygote import choose_kernels
+from graders.report.pages import write_submission
+from graders.spec.assignment import find_assignment
+from graders.verdict.model import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE = [ROOT / "examples" / "submissions" / f"{k}.ipynb" for k in (

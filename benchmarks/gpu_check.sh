@@ -71,9 +71,9 @@ bwrap --ro-bind / / --dev /dev --proc /proc --unshare-pid true && echo "bubblewr
 section "CUDA inside the sandbox"
 "$PY" - "$DEVICE" <<'PY'
 import asyncio, sys, time
-from graders.assignment import find_assignment
-from graders.execute import KernelSession
-from graders.sandbox import get_sandbox, gpu_devices, python_path
+from graders.spec.assignment import find_assignment
+from graders.grading.execute import KernelSession
+from graders.sandbox.bwrap import get_sandbox, gpu_devices, python_path
 device = sys.argv[1]
 print("GPUs (from /dev):", gpu_devices(), "| kernels' python path:", python_path()[0])
 code = ("import torch, os\n"

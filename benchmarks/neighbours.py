@@ -24,12 +24,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from graders.assignment import find_assignment
-from graders.discover import discover
-from graders.model import Report
-from graders.prepare import Prepared, Settings, prepare
-from graders.schedule import grade_many
-from graders.zygote import choose_kernels
+from graders.grading.prepare import Prepared, Settings, prepare
+from graders.grading.schedule import grade_many
+from graders.intake.discover import discover
+from graders.kernel.zygote import choose_kernels
+from graders.spec.assignment import find_assignment
+from graders.verdict.model import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "examples")]

@@ -21,10 +21,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from graders.assignment import find_assignment
-from graders.discover import load_file
-from graders.pipeline import grade_submission
-from graders.prepare import Settings, prepare
+from graders.grading.pipeline import grade_submission
+from graders.grading.prepare import Settings, prepare
+from graders.intake.discover import load_file
+from graders.spec.assignment import find_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "submissions" / "alice_correct.ipynb"

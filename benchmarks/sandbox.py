@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from graders.assignment import find_assignment
-from graders.discover import load_file
-from graders.execute import KernelSession
-from graders.pipeline import grade_submission
-from graders.prepare import Settings, prepare
-from graders.sandbox import Sandbox, get_sandbox
+from graders.grading.execute import KernelSession
+from graders.grading.pipeline import grade_submission
+from graders.grading.prepare import Settings, prepare
+from graders.intake.discover import load_file
+from graders.sandbox.bwrap import Sandbox, get_sandbox
+from graders.spec.assignment import find_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "submissions" / "alice_correct.ipynb"

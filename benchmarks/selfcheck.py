@@ -29,8 +29,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
-from graders.data import write_fashion_mnist
-from graders.selfcheck_cells import TAG
+from graders.grading.data import write_fashion_mnist
+from graders.student.cells import TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "examples" / "submissions" / "carol_typical_bugs.ipynb"

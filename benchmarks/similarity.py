@@ -27,10 +27,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools"), str(ROOT / "examples")]
 
 from build_template import STUBS, notebook, write  # noqa: E402
 
-from graders.assignment import find_assignment  # noqa: E402
-from graders.discover import discover  # noqa: E402
-from graders.similarity import extract  # noqa: E402
-from graders.similarity_report import Options, run  # noqa: E402
+from graders.analysis.similarity import extract  # noqa: E402
+from graders.analysis.similarity_report import Options, run  # noqa: E402
+from graders.intake.discover import discover  # noqa: E402
+from graders.spec.assignment import find_assignment  # noqa: E402
 from tests.similarity_class import INDEPENDENT, planted  # noqa: E402
 
 

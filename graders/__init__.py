@@ -14,11 +14,11 @@ module is private and may change between versions.
 __version__ = "0.1.0"
 
 from .api import grade
-from .checks import Plot, check, helper
-from .compare import allclose, exact, within
 from .errors import AssignmentError, ExitCode, GraderError, HarnessError, SandboxError, UsageError
-from .mistakes import mistake
-from .model import CheckResult, Event, EventKind, Outcome, Report, Status
+from .grading.mistakes import mistake
+from .verdict.checks import Plot, check, helper
+from .verdict.compare import allclose, exact, within
+from .verdict.model import CheckResult, Event, EventKind, Outcome, Report, Status
 
 __all__ = [
     "AssignmentError", "CheckResult", "Event", "EventKind", "ExitCode", "GraderError",

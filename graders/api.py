@@ -16,15 +16,15 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-from .assignment import find_assignment
-from .discover import discover
 from .errors import UsageError, default_jobs
-from .model import Report
-from .prepare import Settings, prepare
-from .report import write_run, write_submission
-from .sandbox import protect
-from .schedule import grade_many
-from .zygote import close_all
+from .grading.prepare import Settings, prepare
+from .grading.schedule import grade_many
+from .intake.discover import discover
+from .kernel.zygote import close_all
+from .report.pages import write_run, write_submission
+from .sandbox.bwrap import protect
+from .spec.assignment import find_assignment
+from .verdict.model import Report
 
 
 def grade(

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from graders.assignment import load_assignment
-from graders.checks import Check
+from graders.spec.assignment import load_assignment
+from graders.verdict.checks import Check
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -52,8 +52,8 @@ SANDBOXED = [
 
 def provider_or_skip(request: pytest.FixtureRequest) -> str:
     """The kernel provider a parametrised fixture runs with; zygote skips where it cannot run."""
-    from graders.sandbox import get_sandbox
-    from graders.zygote import zygote_unavailable
+    from graders.kernel.zygote import zygote_unavailable
+    from graders.sandbox.bwrap import get_sandbox
 
     kernels = str(request.param)
     if kernels == "zygote" and (why := zygote_unavailable(get_sandbox("bwrap"))):

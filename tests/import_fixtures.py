@@ -1,6 +1,6 @@
 """Our own assignments in otter's and nbgrader's source formats (tests/test_import.py), with
 submissions and the scores each incumbent's rule gives them. Written for these tests, in the
-formats their own code reads (see graders/import_otter.py, graders/import_nbgrader.py)."""
+formats their own code reads (see graders/authoring/otter.py, graders/authoring/nbgrader.py)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import graders
-from graders.assignment import find_assignment
-from graders.checks import Plot, _Pending, check, lint_free_names, load_checks
 from graders.errors import AssignmentError
+from graders.spec.assignment import find_assignment
+from graders.verdict.checks import Plot, _Pending, check, lint_free_names, load_checks
 from tests.conftest import ROOT
 
 PUBLIC = [
@@ -125,10 +125,10 @@ def test_grade_from_python(
 
 
 def test_a_hint_is_shown_under_a_failure_only() -> None:
-    from graders.checks import Check, Visibility
-    from graders.compare import AllClose
-    from graders.kernel_results import ProbeKind, ProbeResult
-    from graders.score import evaluate
+    from graders.verdict.checks import Check, Visibility
+    from graders.verdict.compare import AllClose
+    from graders.verdict.results import ProbeKind, ProbeResult
+    from graders.verdict.score import evaluate
 
     chk = Check("double: of two", "double", "", "f", "", 2.0, Visibility.HIDDEN, AllClose(),
                 "", False, None, feedback="message", hint="Multiply, do not add.")  # fmt: skip

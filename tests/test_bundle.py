@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.codec import decode
+from graders.verdict.codec import decode
 from tests.conftest import ROOT, bundle_text, checks_of, run_grader
 
 pytestmark = pytest.mark.kernel
@@ -97,7 +97,7 @@ def test_the_self_check_file_is_a_wheel_pip_installs(bundle: Path, tmp_path: Pat
         [*pip, "--target", str(target), str(wheel)], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
-    assert (target / "intro_ann_check" / "_graders" / "selfcheck.py").is_file()
+    assert (target / "intro_ann_check" / "_graders" / "student" / "selfcheck.py").is_file()
     code = (
         "import sys; sys.modules['graders'] = None\n"
         f"sys.path.insert(0, {str(target)!r})\n"

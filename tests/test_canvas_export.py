@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from graders.errors import UsageError
-from graders.export import Graded
-from graders.export_canvas import export_canvas
-from graders.lms import canvas_name
+from graders.intake.lms_names import canvas_name
+from graders.lms.canvas import export_canvas
+from graders.lms.export import Graded
 from tests.canvas_importer import changes, parse
 
 HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Quiz 1 (101)",
@@ -156,7 +156,7 @@ def test_unreadable_points_possible_is_refused(tmp_path: Path) -> None:
 
 def test_a_colon_in_a_zip_entry_is_a_name_not_a_drive(tmp_path: Path) -> None:
     """#33.14: from a zip the colon file was skipped as an "unsafe path (drive)"; C:x still is."""
-    from graders.lms import extract
+    from graders.intake.lms_names import extract
 
     archive = tmp_path / "canvas.zip"
     with zipfile.ZipFile(archive, "w") as zf:

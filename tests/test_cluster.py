@@ -80,7 +80,7 @@ def _kill_a_worker_zygote(dask_worker: Any) -> bool:
     import signal
     import time
 
-    from graders import worker_zygotes
+    from graders.kernel import worker_zygotes
 
     if not dask_worker.state.executing_count:
         return False

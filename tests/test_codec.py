@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from graders.codec import CodecError, Opaque, decode, encode
+from graders.verdict.codec import CodecError, Opaque, decode, encode
 
 
 @pytest.mark.parametrize(
@@ -68,10 +68,10 @@ def test_opaque_values_cross_as_text_only() -> None:
 
 
 def test_the_kernels_encoder_round_trips_what_a_student_returns() -> None:
-    """The in-kernel encoder (graders/runtime.py) is the one that runs on every probe."""
+    """The in-kernel encoder (graders/inside/runtime.py) is the one that runs on every probe."""
     import torch
 
-    from graders.runtime import encode_value
+    from graders.inside.runtime import encode_value
 
     value = {
         "loss": np.float32(0.25),
@@ -90,7 +90,7 @@ def test_the_kernels_encoder_round_trips_what_a_student_returns() -> None:
 
 
 def test_the_kernels_encoder_sends_strings_and_complex_as_data_and_others_opaque() -> None:
-    from graders.runtime import encode_value
+    from graders.inside.runtime import encode_value
 
     class Hostile:
         def __repr__(self) -> str:
@@ -111,7 +111,7 @@ def test_the_kernels_encoder_sends_strings_and_complex_as_data_and_others_opaque
 def test_values_that_cross_only_as_descriptions_never_pass() -> None:
     """#32.4: an FFT stub returning zeros of the wrong length, a label stub returning junk
     strings, an object whose repr matches: each fails, with a message."""
-    from graders.compare import allclose, exact
+    from graders.verdict.compare import allclose, exact
 
     fft = np.fft.fft(np.arange(7.0))
     wrong = np.zeros(12, complex)
@@ -133,11 +133,11 @@ def test_a_number_too_large_fails_the_check_not_the_harness() -> None:
     """#32.5: 10**400 is no float; the comparison fails the check with a message."""
     from dataclasses import replace
 
-    from graders.checks import Check, Visibility
-    from graders.compare import Verdict, allclose
-    from graders.kernel_results import ProbeKind, ProbeResult
-    from graders.model import Outcome
-    from graders.score import evaluate
+    from graders.verdict.checks import Check, Visibility
+    from graders.verdict.compare import Verdict, allclose
+    from graders.verdict.model import Outcome
+    from graders.verdict.results import ProbeKind, ProbeResult
+    from graders.verdict.score import evaluate
 
     assert not allclose()(0.5, 10**400, "loss").passed
     check = Check(name="f: x", stub="f", description="", func_name="x", source="", points=2,

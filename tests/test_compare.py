@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graders.codec import Opaque
-from graders.compare import allclose, exact, within
+from graders.verdict.codec import Opaque
+from graders.verdict.compare import allclose, exact, within
 
 
 def test_allclose_names_the_first_difference() -> None:
@@ -51,7 +51,7 @@ def test_dicts_exact_within() -> None:
 
 
 def test_an_empty_label_names_dict_fields_alone_and_anything_else_result() -> None:
-    from graders.compare import AllClose, Exact
+    from graders.verdict.compare import AllClose, Exact
 
     assert AllClose()({"loss": 1.0}, {"loss": 2.0}, "").message == "loss: expected 1, got 2"
     assert AllClose()(1.0, 2.0, "").message == "result: expected 1, got 2"

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from graders import sandbox
-from graders.assignment import Limits
 from graders.errors import KernelStartError
-from graders.execute import KernelSession
-from graders.providers import KernelProvider
-from graders.sandbox import Bubblewrap, SandboxSpec, python_path
-from graders.zygote import ZygoteProvider, zygote_unavailable
+from graders.grading.execute import KernelSession
+from graders.kernel.providers import KernelProvider
+from graders.kernel.zygote import ZygoteProvider, zygote_unavailable
+from graders.sandbox import bwrap as sandbox
+from graders.sandbox.bwrap import Bubblewrap, SandboxSpec, python_path
+from graders.spec.assignment import Limits
 from tests.conftest import ROOT, GradedRun, run_grader
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap")
@@ -246,7 +246,7 @@ def test_the_harness_needs_no_course_package() -> None:
             "for m in pkgutil.iter_modules(graders.__path__):\n"
             "    if m.name not in ('zygote_child', '__main__'):\n"  # kernel-side scripts
             "        importlib.import_module('graders.' + m.name)\n"
-            "from graders.cli import main\n"
+            "from graders.cli.main import main\n"
             "for argv in (['--help'], ['grade', '--help'], ['check', '--help']):\n"
             "    try:\n"
             "        main(argv)\n"

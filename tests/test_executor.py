@@ -1,8 +1,8 @@
 """The executor's rules without a kernel: dependency gating, restarts and their limit, the
 submission's deadline, a crashed stub not run again, and a zygote's death raised for a regrade.
 
-A scripted fake session stands in for :class:`graders.session.KernelSession` (the executor
-needs only its small surface), and time is the fake clock of :mod:`graders.clock`. Real
+A scripted fake session stands in for :class:`graders.kernel.session.KernelSession` (the executor
+needs only its small surface), and time is the fake clock of :mod:`graders.grading.clock`. Real
 kernels are in the integration tests (test_grading.py, test_hostile.py)."""
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from graders import clock
-from graders.assignment import Limits
-from graders.checks import Check, Visibility
-from graders.compare import AllClose
 from graders.errors import KernelHostLost
-from graders.execute import Execution, Source, execute_submission
-from graders.kernel_results import CellRecord, CellStatus, ProbeKind, ProbeResult
-from graders.model import Event, EventKind
-from graders.sandbox import NoSandbox
+from graders.grading import clock
+from graders.grading.execute import Execution, Source, execute_submission
+from graders.sandbox.bwrap import NoSandbox
+from graders.spec.assignment import Limits
+from graders.verdict.checks import Check, Visibility
+from graders.verdict.compare import AllClose
+from graders.verdict.model import Event, EventKind
+from graders.verdict.results import CellRecord, CellStatus, ProbeKind, ProbeResult
 
 
 class FakeClock:

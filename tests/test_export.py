@@ -1,6 +1,6 @@
 """Grades and feedback back through Canvas and Moodle, from the scenario run's reports (graded
 once per session): the files each LMS imports, checked column by column against the formats
-Canvas and Moodle write and read (see graders/export_canvas.py and export_moodle.py). No live
+Canvas and Moodle write and read (see graders/lms/canvas.py and export_moodle.py). No live
 Canvas or Moodle is run here."""
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from graders import devices
-from graders.assignment import Limits, find_assignment
 from graders.errors import UsageError
-from graders.sandbox import Bubblewrap, NoSandbox, SandboxSpec, gpu_devices
+from graders.grading import devices
+from graders.sandbox.bwrap import Bubblewrap, NoSandbox, SandboxSpec, gpu_devices
+from graders.spec.assignment import Limits, find_assignment
 from tests.conftest import ROOT, run_grader
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from graders.report import RENDER_FAILED
+from graders.report.pages import RENDER_FAILED
 from tests import scenarios
 from tests.conftest import ROOT, GradedRun, regrade, run_grader, verdicts
 

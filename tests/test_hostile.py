@@ -16,9 +16,9 @@ from build_template import STUBS, notebook, write  # type: ignore[import-not-fou
 from make_examples import CORRECT  # type: ignore[import-not-found]
 from nbformat.v4 import new_code_cell
 
-from graders.providers import FRESH
-from graders.zygote import ZygoteProvider
-from graders.zygote_os import UidPool
+from graders.kernel.providers import FRESH
+from graders.kernel.zygote import ZygoteProvider
+from graders.kernel.zygote_os import UidPool
 from tests.conftest import SANDBOXED, GradedRun, make_home, provider_or_skip, run_grader
 
 pytestmark = SANDBOXED
@@ -27,7 +27,7 @@ REF_MARK = "REFERENCE-SECRET-6f1d2c"
 OTHER_MARK = "OTHER-STUDENT-SECRET-91ab"
 ENV_MARK = "HOST-ENV-SECRET-77e0"
 HOME_MARK = "INSTRUCTOR-HOME-SECRET-c3d4"
-HARNESS_MARK = "class CappedClient"  # in graders/capture.py, never sent to a kernel
+HARNESS_MARK = "class CappedClient"  # in graders/kernel/capture.py, never sent to a kernel
 MARKS = (REF_MARK, OTHER_MARK, ENV_MARK, HOME_MARK, HARNESS_MARK)
 
 

@@ -13,10 +13,10 @@ import jsonschema
 import nbformat
 import pytest
 
+from graders.authoring.importing import Case, checks_source, resolve_points
+from graders.authoring.nbgrader import stub_source
+from graders.authoring.otter import convert, student_lines
 from graders.errors import UsageError
-from graders.import_nbgrader import stub_source
-from graders.import_otter import convert, student_lines
-from graders.importing import Case, checks_source, resolve_points
 from tests import import_fixtures as fx
 from tests.conftest import run_grader
 

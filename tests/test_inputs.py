@@ -13,9 +13,9 @@ import pytest
 from nbformat import v3
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from graders import notebook
-from graders.discover import discover, load_file, load_with_siblings
-from graders.report import gradebook_csv
+from graders.intake import notebook
+from graders.intake.discover import discover, load_file, load_with_siblings
+from graders.report.pages import gradebook_csv
 
 CODE = "def f(x):\n    return 2 * x\n"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from build_template import STUBS, notebook, write  # type: ignore[import-not-found]
 
-from graders import intake
-from graders.assignment import find_assignment
-from graders.discover import discover
 from graders.errors import UsageError
+from graders.intake import rules as intake
+from graders.intake.discover import discover
+from graders.spec.assignment import find_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,8 +56,8 @@ def test_a_students_folder_never_becomes_the_assignment(
 
 
 def test_the_name_in_a_notebooks_metadata_is_a_name_never_a_path(tmp_path: Path) -> None:
-    from graders.assignment import assignment_for
-    from graders.discover import load_file
+    from graders.intake.discover import load_file
+    from graders.spec.assignment import assignment_for
 
     nb = notebook(STUBS)
     nb.metadata["grader"] = {"assignment": str(tmp_path / "alice" / "intro_ann")}
@@ -70,8 +70,8 @@ def test_the_name_in_a_notebooks_metadata_is_a_name_never_a_path(tmp_path: Path)
 def test_a_notebook_without_metadata_is_pointed_to_the_bundle_beside_it(tmp_path: Path) -> None:
     """#35.6: the student's bundle beside the notebook is what `grader check` suggests (not
     the harness's own demo assignments); suggested, not used unasked."""
-    from graders.assignment import assignment_for
-    from graders.discover import load_file
+    from graders.intake.discover import load_file
+    from graders.spec.assignment import assignment_for
 
     nb = notebook(STUBS)
     nb.metadata.pop("grader", None)
@@ -127,7 +127,7 @@ def test_ids_are_unique_and_never_a_name_the_run_writes(tmp_path: Path) -> None:
 
 
 def test_a_file_where_the_assignments_files_go_is_left_out() -> None:
-    from graders.execute import Source
+    from graders.grading.execute import Source
 
     theirs = {"data/classes.csv": b"x"}
     mine = {"data": b"mine", "helper.py": b"", "data/classes.csv/x": b"", "submission.py": b""}
@@ -147,7 +147,7 @@ def test_csv_cells_from_students_are_text_not_formulas() -> None:
 
 def test_reading_a_failed_cell_is_linear_and_never_raises() -> None:
     """#32.3: the blank-line cell took 20 s for 40k lines; a 200k-deep cell raised."""
-    from graders.missing import defines
+    from graders.verdict.missing import defines
 
     t0 = time.process_time()
     assert not defines("oops = (" + "\n" * 110_000, "train")
@@ -158,7 +158,7 @@ def test_reading_a_failed_cell_is_linear_and_never_raises() -> None:
 
 def test_a_reply_is_capped_before_it_is_parsed() -> None:
     """#32.7 and #32.5: an oversized or tampered deep reply is the check's invalid result."""
-    from graders.kernel_results import MAX_PAYLOAD_CHARS, ProbeKind, decode_payload
+    from graders.verdict.results import MAX_PAYLOAD_CHARS, ProbeKind, decode_payload
 
     big = json.dumps({"kind": "value", "value": [[0.0] * 1000] * 4000})
     assert len(big) > MAX_PAYLOAD_CHARS
@@ -172,7 +172,7 @@ def test_a_reply_is_capped_before_it_is_parsed() -> None:
 
 def test_a_tampered_reply_is_an_invalid_result_never_a_crash() -> None:
     """#32.5: a kernel can send any execute_reply it likes."""
-    from graders.kernel_results import PAYLOAD_MIME, ProbeKind, decode_reply
+    from graders.verdict.results import PAYLOAD_MIME, ProbeKind, decode_reply
 
     def reply(payload: object) -> dict[str, object]:
         data = {PAYLOAD_MIME: payload}
@@ -199,7 +199,7 @@ def test_public_seeds_say_nothing_of_the_secret() -> None:
     """#32.9: public seeds come from public data; hidden ones still from the secret."""
     from dataclasses import replace
 
-    from graders.reference import seeds
+    from graders.grading.reference import seeds
 
     a = find_assignment("intro_ann", ROOT)
     suite = a.load_checks()
@@ -212,7 +212,7 @@ def test_public_seeds_say_nothing_of_the_secret() -> None:
 def test_similarity_is_bounded_per_submission() -> None:
     """#32.6: magics are read line by line (IPython's transformer re-read the cell for each);
     a submission over the size cap is left out with a note."""
-    from graders.similarity import MAX_CODE_CHARS, extract
+    from graders.analysis.similarity import MAX_CODE_CHARS, extract
 
     magics = "\n".join(["x = !true"] * 2000) + "\ndef train(m):\n    return m * 2\n"
     code = extract("s", magics.encode(), "module", ("train",))

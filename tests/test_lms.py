@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.discover import discover
-from graders.lms import ArchiveError, extract
+from graders.intake.discover import discover
+from graders.intake.lms_names import ArchiveError, extract
 
 NB = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 

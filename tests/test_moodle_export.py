@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from graders.errors import UsageError
-from graders.export import Graded
-from graders.export_moodle import export_moodle
+from graders.lms.export import Graded
+from graders.lms.moodle import export_moodle
 
 FRENCH = ["Identifiant", "Nom complet", "Adresse de courriel", "Statut", "Note",
           "Note maximale", "La note peut être modifiée", "Dernière modification (travail remis)",

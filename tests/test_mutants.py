@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.mutants import make_mutants
+from graders.analysis.mutants import make_mutants
 from tests.conftest import run_grader
 
 PLANTED = '''"""Reference solution for hw_mut."""

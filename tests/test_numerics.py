@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.numerics import CAPABILITY, THREADS
+from graders.sandbox.numerics import CAPABILITY, THREADS
 from tests.conftest import GradedRun, regrade, verdicts
 from tests.test_golden import golden_differences
 

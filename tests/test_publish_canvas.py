@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from graders.errors import UsageError
-from graders.export import Graded
-from graders.publish_canvas import publish_canvas
+from graders.lms.export import Graded
+from graders.lms.publish_canvas import publish_canvas
 from tests.canvas_standin import TOKEN, State, serve
 
 

@@ -17,8 +17,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from graders.data import write_fashion_mnist
-from graders.selfcheck_cells import TAG
+from graders.grading.data import write_fashion_mnist
+from graders.student.cells import TAG
 from tests.conftest import CORRECT, GradedRun, notebook, scenarios
 
 pytestmark = pytest.mark.kernel

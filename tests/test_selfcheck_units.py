@@ -14,16 +14,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graders.bundle_data import (
+from graders.student.bundle_data import (
     CHECKS_FILE,
     EXPECTED_FILE,
     META_FILE,
     MISTAKES_FILE,
     SIGNATURES_FILE,
 )
-from graders.codec import encode
-from graders.model import Outcome, Status
-from graders.selfcheck import STOPPED, CheckRun, Notice, SelfCheck, from_folder
+from graders.student.selfcheck import STOPPED, CheckRun, Notice, SelfCheck, from_folder
+from graders.verdict.codec import encode
+from graders.verdict.model import Outcome, Status
 
 PROBES = {
     "double": "def p(student, ctx):\n    return student.double(21)\n",
@@ -209,7 +209,7 @@ def test_without_the_wheel_the_set_up_cell_says_what_to_do(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """#34.8: the check of a notebook whose wheel is missing says where to put which file."""
-    from graders.selfcheck_cells import setup_source
+    from graders.student.cells import setup_source
 
     ns: dict[str, Any] = {}
     exec(setup_source("hw_nowhere"), ns)
@@ -222,7 +222,7 @@ def test_without_the_wheel_the_set_up_cell_says_what_to_do(
 
 def test_build_lists_what_to_hand_out(tmp_path: Path) -> None:
     """#34.8: the template, the wheel and the data files; not the bundle's own JSON."""
-    from graders.bundle import handout
+    from graders.student.bundle import handout
 
     for name in ("template.ipynb", "hw_check-1.0-py3-none-any.whl", "checks.json",
                  "assignment.toml", "data/points.csv"):  # fmt: skip

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.similarity import OVERALL, Code, compare, extract, pairs_on
+from graders.analysis.similarity import OVERALL, Code, compare, extract, pairs_on
 from tests.conftest import GradedRun, run_grader
 from tests.similarity_class import INDEPENDENT, PLANTED_PAIRS, notebooks
 from tests.test_browser import CHROMIUM, open_page
@@ -140,8 +140,8 @@ def test_grade_links_the_report_from_the_summary(graded: GradedRun) -> None:
 def test_without_copydetect_the_command_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from graders.analysis.similarity_report import require_detector
     from graders.errors import UsageError
-    from graders.similarity_report import require_detector
 
     monkeypatch.setitem(sys.modules, "copydetect", None)  # import fails, as when not installed
     with pytest.raises(UsageError, match=r"pip install 'graders\[similarity\]'"):
@@ -152,9 +152,9 @@ def test_a_submission_that_wrote_nothing_is_a_pair_with_nothing_in_common(
     klass: Path, tmp_path: Path
 ) -> None:
     """An untouched template shares no exercise with anyone: listed, not a crash."""
-    from graders.assignment import find_assignment
-    from graders.discover import discover
-    from graders.similarity_report import Options, run
+    from graders.analysis.similarity_report import Options, run
+    from graders.intake.discover import discover
+    from graders.spec.assignment import find_assignment
 
     subs = tmp_path / "subs"
     shutil.copytree(klass, subs)

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from graders import mistakes as mistakes_mod
-from graders.assignment import Assignment, load_assignment
-from graders.kernel_results import ProbeKind, ProbeResult
-from graders.mistakes import Mistake, load_mistakes, mistake_results
-from graders.reference import cache_key
+from graders.grading import mistakes as mistakes_mod
+from graders.grading.mistakes import Mistake, load_mistakes, mistake_results
+from graders.grading.reference import cache_key
+from graders.spec.assignment import Assignment, load_assignment
+from graders.verdict.results import ProbeKind, ProbeResult
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP = "xs.append(xs[-1] + lr * df(xs[-1]))"  # gd_ascent's step, in mistakes.py

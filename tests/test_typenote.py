@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from graders.checks import Check, Visibility, check
-from graders.compare import AllClose
 from graders.errors import AssignmentError
-from graders.kernel_results import ProbeKind, ProbeResult, decode_payload
-from graders.model import Outcome
-from graders.runtime import Runtime, describe_type
-from graders.score import evaluate
-from graders.typenote import TypePolicy, clean_type, judge, phrase
+from graders.inside.runtime import Runtime, describe_type
+from graders.verdict.checks import Check, Visibility, check
+from graders.verdict.compare import AllClose
+from graders.verdict.model import Outcome
+from graders.verdict.results import ProbeKind, ProbeResult, decode_payload
+from graders.verdict.score import evaluate
+from graders.verdict.typenote import TypePolicy, clean_type, judge, phrase
 
 LOSS = torch.tensor(0.5, requires_grad=True) * 2  # a loss: still attached to its graph
 

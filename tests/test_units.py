@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from graders.assignment import find_assignment, load_assignment
-from graders.checks import load_checks
-from graders.discover import discover
 from graders.errors import AssignmentError, UsageError
+from graders.intake.discover import discover
+from graders.spec.assignment import find_assignment, load_assignment
+from graders.verdict.checks import load_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,10 +154,10 @@ def test_discover_rejects_bad_notebooks(tmp_path: Path) -> None:
 
 
 def test_out_of_memory_errors_are_explained() -> None:
-    from graders.checks import Check, Visibility
-    from graders.compare import AllClose
-    from graders.execute import ProbeResult
-    from graders.score import evaluate
+    from graders.grading.execute import ProbeResult
+    from graders.verdict.checks import Check, Visibility
+    from graders.verdict.compare import AllClose
+    from graders.verdict.score import evaluate
 
     chk = Check("train_epoch: x", "train_epoch", "", "f", "", 5.0, Visibility.PUBLIC,
                 AllClose(), "loss", False, None)  # fmt: skip
@@ -186,7 +186,7 @@ def test_gpu_cap_code_caps_torchs_allocator(cuda: bool, monkeypatch: pytest.Monk
     allocator's fraction to the cap over the GPU's memory, and does nothing without CUDA."""
     import types
 
-    from graders.kernel_setup import gpu_cap_code
+    from graders.kernel.setup import gpu_cap_code
 
     calls: list[tuple[float, int]] = []
     cuda_mod = types.SimpleNamespace(
@@ -205,7 +205,7 @@ def test_gpu_cap_code_caps_torchs_allocator(cuda: bool, monkeypatch: pytest.Monk
 
 def test_summary_lists_interrupted_kernels_by_event_kind() -> None:
     """Which submissions the summary lists as restarted depends on the kinds, not wording."""
-    from graders.report import summary_model
+    from graders.report.pages import summary_model
 
     def report(ident: str, events: list[tuple[str, str]]) -> dict[str, object]:
         return {
@@ -227,7 +227,7 @@ def test_summary_lists_interrupted_kernels_by_event_kind() -> None:
 def test_the_schema_lists_every_event_kind() -> None:
     import json
 
-    from graders.model import EventKind
+    from graders.verdict.model import EventKind
 
     schema = json.loads(
         (Path(__file__).parent.parent / "graders/schema/report.schema.json").read_text()
@@ -241,7 +241,7 @@ def test_placing_code_writes_the_files_read_only(
     """The code that hands a pre-started kernel its submission's files, run here."""
     import os
 
-    from graders.workdir import place_files, placing_code
+    from graders.sandbox.workdir import place_files, placing_code
 
     files = {"lib/helpers.py": b"X = 1\n", "data.bin": b"\xff\x00'\"\\"}
     monkeypatch.chdir(tmp_path)
@@ -257,7 +257,7 @@ def test_placing_code_writes_the_files_read_only(
 
 
 def test_kernel_log_tail_and_last_words(tmp_path: Path) -> None:
-    from graders import kernel_log
+    from graders.kernel import log as kernel_log
 
     log = tmp_path / "kernel.log"
     assert kernel_log.tail(log) == "" and kernel_log.fatal_error(log) == ""  # no log yet
@@ -291,8 +291,8 @@ def test_assignment_lookup_by_path_and_a_useful_error(tmp_path: Path) -> None:
 
 
 def test_which_cell_defines_a_stub() -> None:
-    from graders.missing import defines, why_missing
-    from graders.model import CellResult, CellStatus
+    from graders.verdict.missing import defines, why_missing
+    from graders.verdict.model import CellResult, CellStatus
 
     assert defines("from tqdm import tqdm\n\n\ndef train(m):\n    return m", "train")
     assert defines("if True:\n    train = lambda m: m", "train")
@@ -319,7 +319,7 @@ def test_environment_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     """[environment]: a kernelspec's interpreter, a python path, and clear errors."""
     import json
 
-    from graders.environment import HARNESS, resolve
+    from graders.spec.environment import HARNESS, resolve
 
     assert resolve({}, tmp_path) is HARNESS
     spec = tmp_path / "jupyter" / "kernels" / "ml-course"
@@ -341,8 +341,8 @@ def test_environment_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 def test_method_and_class_stubs_get_signature_hints() -> None:
     """A method stub is called as Class.method(args), a class stub as Class(args of
     __init__), without self; Python's TypeError for either is recognised as a wrong call."""
-    from graders import notebook
-    from graders.score import wrong_call
+    from graders.intake import notebook
+    from graders.verdict.score import wrong_call
 
     template = (ROOT / "assignments" / "fashion_lab" / "template.ipynb").read_bytes()
     stubs = ("FashionCSV.__getitem__", "FashionNet")
@@ -358,8 +358,8 @@ def test_method_and_class_stubs_get_signature_hints() -> None:
 
 
 def test_a_mistake_may_replace_a_class_or_a_method(tmp_path: Path) -> None:
-    from graders.checks import CheckSuite
-    from graders.mistakes import load_mistakes
+    from graders.grading.mistakes import load_mistakes
+    from graders.verdict.checks import CheckSuite
 
     declared = """from graders import mistake
 
@@ -426,10 +426,10 @@ def test_a_method_mistake_is_judged_on_its_own_checks(tmp_path: Path) -> None:
     """#35.1: a student with one mistake in `backward` and one in `evaluate` gets both named.
     Judged on the whole class's checks, each mistake got +1 from its own check and -1 from
     the other method's failure, and neither was named."""
-    from graders.diagnose import diagnose
-    from graders.kernel_results import ProbeKind, ProbeResult
-    from graders.mistakes import load_mistakes
-    from graders.model import CheckResult, Outcome
+    from graders.grading.mistakes import load_mistakes
+    from graders.verdict.diagnose import diagnose
+    from graders.verdict.model import CheckResult, Outcome
+    from graders.verdict.results import ProbeKind, ProbeResult
 
     body = (
         "@check(stub='Perceptron.backward', points=1)\ndef grads(s, c):\n    'b'\n"
@@ -464,10 +464,10 @@ def test_a_missing_data_file_is_named_not_blamed_on_the_stub() -> None:
     read "`Perceptron.train` raised FileNotFoundError". A hidden check does not name it."""
     import dataclasses
 
-    from graders.checks import Check, Visibility
-    from graders.compare import AllClose
-    from graders.kernel_results import ProbeKind, ProbeResult
-    from graders.score import failure_text
+    from graders.verdict.checks import Check, Visibility
+    from graders.verdict.compare import AllClose
+    from graders.verdict.results import ProbeKind, ProbeResult
+    from graders.verdict.score import failure_text
 
     error = {
         "type": "FileNotFoundError",

@@ -19,16 +19,16 @@ from build_template import notebook, write  # type: ignore[import-not-found]
 from make_examples import CORRECT  # type: ignore[import-not-found]
 from nbformat.v4 import new_code_cell
 
-from graders import sandbox
-from graders.assignment import Limits, find_assignment
-from graders.discover import load_file
-from graders.execute import KernelSession
-from graders.model import EventKind, Report
-from graders.prepare import Settings, prepare
-from graders.sandbox import Bubblewrap
-from graders.schedule import grade_many
-from graders.zygote import ZygoteProvider, zygote_unavailable
-from graders.zygote_os import UidPool
+from graders.grading.execute import KernelSession
+from graders.grading.prepare import Settings, prepare
+from graders.grading.schedule import grade_many
+from graders.intake.discover import load_file
+from graders.kernel.zygote import ZygoteProvider, zygote_unavailable
+from graders.kernel.zygote_os import UidPool
+from graders.sandbox import bwrap as sandbox
+from graders.sandbox.bwrap import Bubblewrap
+from graders.spec.assignment import Limits, find_assignment
+from graders.verdict.model import EventKind, Report
 from tests.conftest import GradedRun
 
 pytestmark = [

@@ -16,7 +16,7 @@ import nbformat
 import numpy as np
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from graders.scaffold import template_notebook
+from graders.authoring.scaffold import template_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))

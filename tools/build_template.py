@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from graders.scaffold import template_notebook
+from graders.authoring.scaffold import template_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 
