@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # The CUDA build of torch from this machine's disk; elsewhere pip picks what fits.
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: all setup system demo test lint typecheck unit test-numerics bench clean
+.PHONY: all setup system demo test lint typecheck docs unit test-numerics bench clean
 
 all: test
 
@@ -51,7 +51,13 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck
+# The documentation site (mkdocs.yml): --strict, so a broken link, a missing page or a check
+# API reference that no longer resolves fails the build (not --quiet: it hides the warnings
+# that --strict counts). Offline: nothing is fetched.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+test: setup lint typecheck docs
 	$(VENV)/bin/pytest
 
 # No kernel: scoring, comparators, the executor against a fake kernel, the check API (~10 s).
@@ -71,4 +77,4 @@ bench: setup
 	$(PY) benchmarks/overhead.py
 
 clean:
-	rm -rf $(VENV) reports/*/ reports/*.csv reports/*.html grader-feedback .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site reports/*/ reports/*.csv reports/*.html grader-feedback .pytest_cache .mypy_cache .ruff_cache

@@ -56,8 +56,8 @@ def test_check_refuses_any_json_clearly(home: Path, cache: Path, tmp_path: Path)
 def test_help_documents_exit_codes(home: Path, cache: Path) -> None:
     proc = run_grader(["--help"], home, cache, timeout=60)
     assert proc.returncode == 0 and "exit codes:" in proc.stdout and "harness" in proc.stdout
-    # one table, three readers: the enum, --help and the README agree
-    readme = (ROOT / "README.md").read_text()
+    # one table, three readers: the enum, --help and the docs agree
+    readme = (ROOT / "docs" / "exit-codes.md").read_text()
     for code, meaning in EXIT_MEANINGS.items():
         assert f"  {int(code):<3} {meaning}" in proc.stdout, meaning
         assert f"| {int(code)} | {meaning} |" in readme, meaning
