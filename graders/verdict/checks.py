@@ -147,10 +147,11 @@ def check(
     a failed prerequisite costs this check's points too); ``skipped_scores="own"``: it runs
     and scores on its own result whatever its prerequisites did (they then only order it).
     ``label`` names the value in messages (``xs: expected ...``); with "" a dict result's
-    fields are named alone (``losses[3]: ...`` rather than ``result['losses'][3]: ...``). ``files=["holdout.csv"]`` (hidden checks only): files of the
-    assignment's ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``.
-    ``types``: a right value of another type than the reference's is said ("note", the
-    default), fails ("strict": the type is the lesson) or is left alone ("ignore")."""
+    fields are named alone (``losses[3]: ...`` rather than ``result['losses'][3]: ...``).
+    ``files=["holdout.csv"]`` (hidden checks only): files of the assignment's
+    ``hidden_data/`` the probe reads with ``ctx.hidden_file(name)``. ``types``: a right value
+    of another type than the reference's is said ("note", the default), fails ("strict": the
+    type is the lesson) or is left alone ("ignore")."""
     drawn = Plot(plot, plot_key) if isinstance(plot, str) else plot
     if drawn is not None and drawn.kind not in ("line", "parabola"):
         raise AssignmentError(f"plot must be 'line' or 'parabola', not {drawn.kind!r}")
