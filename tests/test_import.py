@@ -121,6 +121,7 @@ def test_otter_import_grades_as_otter_scores(tmp_path: Path) -> None:
     for name, (sig, acc, _) in fx.OTTER_SUBMISSIONS.items():
         nbformat.write(fx.otter_submission(sig, acc), subs / f"{name}.ipynb")
     out = _import_verify_grade(tmp_path, "otter", tmp_path / "logistic.ipynb", "imp_otter", subs)
+    cache = tmp_path / "cache"
     for name, (_, _, want) in fx.OTTER_SUBMISSIONS.items():
         report = json.loads((out / name / "report.json").read_text())
         assert _question_scores(report) == pytest.approx(want, abs=1e-3), name
@@ -141,6 +142,17 @@ def test_otter_import_grades_as_otter_scores(tmp_path: Path) -> None:
     assert rows[0][-1] == "q3 (by hand, 3)" and all(r[-1] == "" for r in rows[1:])
     report = (tmp_path / "assignments" / "imp_otter" / "import-report.md").read_text()
     assert "| q3 | 3 | graded by hand" in report
+    # students see the question graded by hand too: in the bundle, and in grader check
+    built = run_grader(["build", "imp_otter", "--out", str(tmp_path / "dist")], tmp_path, cache)
+    assert built.returncode == 0, built.stdout + built.stderr
+    bundle = tmp_path / "dist" / "imp_otter"
+    assert json.loads((bundle / "assignment.json").read_text())["manual"][0]["name"] == "q3"
+    checked = run_grader(["check", str(subs / "right.ipynb"), "--assignment", str(bundle),
+                          "--out", str(tmp_path / "fb")], tmp_path, cache)  # fmt: skip
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    mine = json.loads((tmp_path / "fb" / "right" / "report.json").read_text())
+    assert [m["name"] for m in mine["manual"]] == ["q3"]
+    assert "Graded by hand" in (tmp_path / "fb" / "right" / "feedback.html").read_text()
 
 
 @pytest.mark.kernel

@@ -59,7 +59,8 @@ def check(tmp_path: Path) -> SelfCheck:
             "hint": "multiply by 2", "results": {"double: the answer": encode(63)},
         }],
         META_FILE: {"name": "toy", "title": "Toy", "version": "1", "stubs": ["double", "noisy"],
-                    "allow_cuda": False, "check_timeout": 5},
+                    "allow_cuda": False, "check_timeout": 5,
+                    "manual": [{"name": "q9", "title": "Explain doubling", "points": 3.0}]},
     }  # fmt: skip
     for name, data in files.items():
         (tmp_path / name).write_text(json.dumps(data))
@@ -78,6 +79,9 @@ def test_a_stub_its_prerequisites_and_everything(check: SelfCheck) -> None:
         check.select(("dubble",))
     run = check.run(ns)
     assert _outcomes(run) == {"double: the answer": ("passed", 2), "noisy: seeded": ("passed", 2)}
+    # a question graded by hand is listed (#36), never scored
+    assert run.report.manual == [{"name": "q9", "title": "Explain doubling", "points": 3.0}]
+    assert run.report.max_score == 4
     assert run.all_passed and "4/4: every check passed." in repr(run)
 
 

@@ -93,11 +93,18 @@ def _write_meta(assignment: Assignment, dest: Path) -> None:
         + (f"data = {json.dumps(assignment.data)}\n" if assignment.data else "")
         + ("allow_cuda = true\n" if assignment.allow_cuda else "")
         + f"\n[limits]\n{limits}\n"
+        + "".join(
+            f"\n[[manual]]\nname = {json.dumps(m.name)}\ntitle = {json.dumps(m.title)}\n"
+            f"points = {m.points!r}\n"
+            for m in assignment.manual
+        )
     )
     meta = {
         "name": assignment.name, "title": assignment.title, "version": assignment.version,
         "stubs": list(assignment.stubs), "allow_cuda": assignment.allow_cuda,
         "check_timeout": assignment.limits.check_timeout,
+        "manual": [{"name": m.name, "title": m.title, "points": m.points}
+                   for m in assignment.manual],
     }  # fmt: skip
     (dest / META_FILE).write_text(json.dumps(meta, indent=1))
 

@@ -23,7 +23,7 @@ CHECKS_FILE = "checks.json"
 EXPECTED_FILE = "expected.json"
 MISTAKES_FILE = "mistakes.json"  # known mistakes' results on the public checks (no code)
 SIGNATURES_FILE = "signatures.json"  # the template's stub signatures, for call errors
-META_FILE = "assignment.json"  # name, title, version, stubs, check_timeout, allow_cuda
+META_FILE = "assignment.json"  # name, title, version, stubs, check_timeout, allow_cuda, manual
 _COMPARATORS: dict[str, type[Any]] = {"allclose": AllClose, "exact": Exact, "within": Within}
 
 

@@ -354,6 +354,7 @@ class SelfCheck:
             status=Status.UNGRADABLE if stopped else Status.GRADED, score=score, max_score=top,
             tests=tests, execution_time=took, output=output, device={"name": device},
             sandbox="none: your own kernel", reason=f"{STOPPED} (Ctrl-C)" if stopped else "",
+            manual=list(meta.get("manual", [])),  # graded by hand: listed, never scored
         )  # fmt: skip
 
 
