@@ -67,6 +67,11 @@ class Question:
     all_or_nothing: bool = False
     notes: list[str] = field(default_factory=list)  # what the import could not keep, and why
 
+    @property
+    def total(self) -> float:
+        """What the question is worth: a manual one its points, another its cases' sum."""
+        return self.points if self.manual else sum(c.points for c in self.cases)
+
 
 @dataclass
 class Converted:
@@ -212,7 +217,7 @@ def _toml(conv: Converted) -> str:
         "[grading]",
         "# Hidden checks draw their inputs from this seed. Keep it secret; it is never shipped.",
         f'secret_seed = "{secrets.token_hex(16)}"',
-        f"total_points = {sum(c.points for q in conv.questions for c in q.cases):.12g}",
+        f"total_points = {sum(q.total for q in conv.questions if not q.manual):.12g}",
         f"# {conv.kind}'s hidden tests have fixed inputs: verify does not ask them to be seeded",
         "fixed_hidden_inputs = true",
     ]
@@ -240,8 +245,7 @@ def report_text(conv: Converted) -> str:
             )
             if q.all_or_nothing:
                 done += ", all or nothing"
-        pts = q.points if q.manual else sum(c.points for c in q.cases)
-        out.append(f"| {q.name} | {pts:g} | {done} | {'; '.join(q.notes) or '-'} |")
+        out.append(f"| {q.name} | {q.total:g} | {done} | {'; '.join(q.notes) or '-'} |")
     return "\n".join(out) + "\n"
 
 
@@ -326,10 +330,10 @@ def import_command(fmt: str, source: Path, name: str | None, root: Path) -> int:
             print(f"wrote {path}")
         auto = [q for q in conv.questions if not q.manual]
         manual = [q for q in conv.questions if q.manual]
-        auto_pts = sum(c.points for q in auto for c in q.cases)
+        auto_pts = sum(q.total for q in auto)
         print(
             f"{conv.name}: {len(auto)} questions graded automatically ({auto_pts:g} points), "
-            f"{len(manual)} graded by hand ({sum(q.points for q in manual):g} points)"
+            f"{len(manual)} graded by hand ({sum(q.total for q in manual):g} points)"
         )
         for q in conv.questions:
             for note in q.notes:

@@ -27,7 +27,7 @@ from typing import Any
 import nbformat
 
 from ..errors import UsageError
-from ..student.cells import _cell, check_source, setup_source
+from ..student.cells import check_cell, framed
 from .importing import Case, Converted, Question, identifier, module_source
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
@@ -108,17 +108,14 @@ def _convert_one(nb: Any, path: Path, name: str) -> Converted:
             new = nbformat.v4.new_code_cell(shown)
             template.append(new)
             if grade and not solution:
-                template.append(_cell(check_source([questions[-1].name])))
+                template.append(check_cell([questions[-1].name]))
         elif cell.cell_type == "markdown":
             template.append(nbformat.v4.new_markdown_cell(TEXT_STUB if solution else cell.source))
         else:
             template.append(cell)
-    first_code = next((i for i, c in enumerate(template) if c.cell_type == "code"), 0)
-    template.insert(first_code, _cell(setup_source(name)))
-    template.append(_cell(check_source([])))
     return Converted(
         kind="nbgrader", name=name, title=f"{path.parent.name} {path.stem}", source=path,
-        template=nbformat.v4.new_notebook(cells=template, metadata=dict(nb.metadata)),
+        template=nbformat.v4.new_notebook(cells=framed(template, name), metadata=dict(nb.metadata)),
         reference=module_source(reference), questions=questions,
         notes=["test cells run after the whole notebook (nbgrader runs each where it stands): "
                "a test that relies on a name a later cell changes sees the later value"],

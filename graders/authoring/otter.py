@@ -28,7 +28,7 @@ import nbformat
 import yaml
 
 from ..errors import UsageError
-from ..student.cells import _cell, check_source, setup_source
+from ..student.cells import check_cell, framed
 from .importing import (
     Case,
     Converted,
@@ -148,7 +148,7 @@ class _Reader:
         elif head.startswith(("END SOLUTION", "END TESTS")):
             self.mode = ""
             if head.startswith("END TESTS") and self.q is not None and not self.q.manual:
-                self.template.append(_cell(check_source([self.q.name])))
+                self.template.append(check_cell([self.q.name]))
         elif head.startswith("END QUESTION"):
             self._end_question()
         else:
@@ -230,10 +230,7 @@ def convert(master: Path, name: str) -> Converted:
             r.markdown(cell)
     if r.q is not None:
         raise UsageError(f"question {r.q.name} has no END QUESTION")
-    first_code = next((i for i, c in enumerate(r.template) if c.cell_type == "code"), 0)
-    r.template.insert(first_code, _cell(setup_source(name)))
-    r.template.append(_cell(check_source([])))
-    template = nbformat.v4.new_notebook(cells=r.template, metadata=dict(nb.metadata))
+    template = nbformat.v4.new_notebook(cells=framed(r.template, name), metadata=dict(nb.metadata))
     template.metadata.pop("otter", None)
     return Converted(
         kind="otter", name=name, title=r.title or name, source=master, template=template,

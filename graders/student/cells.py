@@ -52,6 +52,18 @@ def _cell(source: str) -> nbformat.NotebookNode:
     return cell  # type: ignore[no-any-return]
 
 
+def check_cell(names: Sequence[str]) -> nbformat.NotebookNode:
+    """A ``check(...)`` cell of these stubs (all of them: none), tagged ``self-check``."""
+    return _cell(check_source(names))
+
+
+def framed(cells: list[nbformat.NotebookNode], assignment: str) -> list[nbformat.NotebookNode]:
+    """``cells`` with the setup cell before the first code cell and ``check()`` at the end."""
+    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
+    setup = _cell(setup_source(assignment))
+    return [*cells[:first_code], setup, *cells[first_code:], check_cell([])]
+
+
 def add_check_cells(nb: nbformat.NotebookNode, stubs: Sequence[str], assignment: str) -> bool:
     """Add the setup cell and a check cell after each exercise (the last code cell defining a
     stub, or a stub's class); False, unchanged, where any cell is tagged ``self-check``."""
@@ -72,10 +84,8 @@ def add_check_cells(nb: nbformat.NotebookNode, stubs: Sequence[str], assignment:
     for i, c in enumerate(nb.cells):
         cells.append(c)
         if i in after:
-            cells.append(_cell(check_source(after[i])))
-    first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
-    cells.insert(first_code, _cell(setup_source(assignment)))
-    cells.append(_cell(check_source([])))  # all of them, before handing in
+            cells.append(check_cell(after[i]))
+    cells = framed(cells, assignment)  # and check() for all of them, before handing in
     nb.cells = cells
     ours = [c for c in cells if TAG in c.metadata.get("tags", [])]
     for k, c in enumerate(ours):  # stable ids (nbformat 4.5); a 4.4 notebook has none
