@@ -43,12 +43,28 @@ def test_otter_student_version_follows_otter_assign() -> None:
 
 def test_points_are_resolved_as_otter_resolves_them() -> None:
     """otter/test_files/abstract_test.py, TestFile.resolve_test_file_points."""
-    assert resolve_points(None, [None, None, None]) == pytest.approx([1 / 3] * 3)
-    assert resolve_points(2, [None, 1, None]) == [0.5, 1.0, 0.5]
-    assert resolve_points(None, [2, None]) == [2.0, 0.0]
-    assert resolve_points([1, 2], [None, None]) == [1.0, 2.0]
+    assert resolve_points(None, [None, None, None], "q") == pytest.approx([1 / 3] * 3)
+    assert resolve_points(2, [None, 1, None], "q") == [0.5, 1.0, 0.5]
+    assert resolve_points(None, [2, None], "q") == [2.0, 0.0]
+    assert resolve_points([1, 2], [None, None], "q") == [1.0, 2.0]
     with pytest.raises(UsageError):
-        resolve_points(1, [2, None])
+        resolve_points(1, [2, None], "q")
+    for bad in ("abc", True, -1, [1, "x"]):  # a clear error, not a TypeError of ours
+        with pytest.raises(UsageError, match="q: points must be a number"):
+            resolve_points(bad, [None, None] if isinstance(bad, list) else [None], "q")
+
+
+def test_a_file_that_is_no_python_notebook_is_refused_clearly(tmp_path: Path) -> None:
+    """No traceback of ours: JSON without cells, a broken encoding, an R notebook."""
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "b.ipynb").write_bytes(b"\xff\xfe\x00junk")
+    r_nb = fx.otter_master()
+    r_nb.metadata["kernelspec"] = {"name": "ir", "language": "R", "display_name": "R"}
+    nbformat.write(r_nb, tmp_path / "c.ipynb")
+    for name, why in [("a", "not a notebook nbformat can read"), ("b", "b.ipynb: "),
+                      ("c", "written for a R kernel")]:  # fmt: skip
+        with pytest.raises(UsageError, match=why):
+            convert(tmp_path / f"{name}.ipynb", "imp")
 
 
 def test_nbgrader_release_stubs() -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 import nbformat
 
 from ..errors import UsageError
+from ..intake import notebook
 from .scaffold import NAME
 
 KERNEL_NOTE = "{}: {} verdict is computed in the student's kernel"
@@ -96,26 +97,57 @@ def identifier(name: str, taken: set[str]) -> str:
     return out
 
 
-def resolve_points(total: float | list[float] | None, given: list[float | None]) -> list[float]:
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """The incumbent's notebook (decoded as a submission is: ``intake.notebook.decode``), or a
+    UsageError saying why there is none. Python notebooks only."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    text, _, problem = notebook.decode(data, "the notebook")
+    if text is None:
+        raise UsageError(f"{path}: {problem}")
+    try:
+        nb: nbformat.NotebookNode = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat meets whatever the file holds: JSON, schema, upgrade
+        raise UsageError(
+            f"{path}: not a notebook nbformat can read ({type(exc).__name__})"
+        ) from exc
+    language = notebook.kernel_language(nb.metadata)
+    if language and "python" not in language.lower():
+        raise UsageError(f"{path} is written for a {language} kernel; only Python is imported")
+    return nb
+
+
+def points(value: object, where: str) -> float:
+    """A number of points as the incumbent's file gives it, or a UsageError naming where."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise UsageError(f"{where}: points must be a number of at least 0, not {value!r}")
+
+
+def resolve_points(total: object, given: list[object], where: str) -> list[float]:
     """Per-case points by otter's rule (``TestFile.resolve_test_file_points`` in
     otter/test_files/abstract_test.py): a list gives each case its points; a total is what
     the cases' own points leave, shared by the others; no total: the cases' own points, or 1
     shared by all when none has any."""
     if isinstance(total, list):
         if len(total) != len(given):
-            raise UsageError(f"{len(total)} points for {len(given)} test cases")
-        return [float(p) for p in total]
-    fixed = sum(p for p in given if p is not None)
-    open_ = sum(1 for p in given if p is None)
+            raise UsageError(f"{where}: {len(total)} points for {len(given)} test cases")
+        return [points(p, where) for p in total]
+    own = [None if p is None else points(p, where) for p in given]
+    fixed = sum(p for p in own if p is not None)
+    open_ = sum(1 for p in own if p is None)
     if total is not None:
-        if fixed > total:
+        whole = points(total, where)
+        if fixed > whole:
             raise UsageError(
-                f"the test cases' points ({fixed:g}) exceed the question's ({total:g})"
+                f"{where}: the test cases' points ({fixed:g}) exceed the question's ({whole:g})"
             )
-        share = (float(total) - fixed) / open_ if open_ else 0.0
+        share = (whole - fixed) / open_ if open_ else 0.0
     else:
         share = 1.0 / open_ if fixed == 0 and open_ else 0.0
-    return [float(p) if p is not None else share for p in given]
+    return [p if p is not None else share for p in own]
 
 
 HEADER = '''"""Checks converted by `grader import {kind}` from {source}.

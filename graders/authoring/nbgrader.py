@@ -28,7 +28,7 @@ import nbformat
 
 from ..errors import UsageError
 from ..student.cells import check_cell, framed
-from .importing import Case, Converted, Question, identifier, module_source
+from .importing import Case, Converted, Question, identifier, module_source, points, read_notebook
 
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 TEXT_STUB = "YOUR ANSWER HERE"
@@ -90,7 +90,7 @@ def _convert_one(nb: Any, path: Path, name: str) -> Converted:
         if grade or task:
             q = Question(name=identifier(str(role.get("grade_id", "cell")), taken),
                          title=_title(cell.source, last_md))  # fmt: skip
-            pts = float(role.get("points", 0) or 0)
+            pts = points(role.get("points") or 0, f"{path.name}: cell {q.name}")
             if solution or task or cell.cell_type != "code":
                 q.manual, q.points = True, pts
             else:
@@ -139,10 +139,7 @@ def convert_all(source: Path, name: str) -> list[Converted]:
     out = []
     paths = notebooks(source)
     for path in paths:
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{path}: not a notebook ({exc})") from exc
+        nb = read_notebook(path)
         stem = re.sub(r"\W", "_", path.stem.lower())
         out.append(_convert_one(nb, path, name if len(paths) == 1 else f"{name}_{stem}"))
     return out

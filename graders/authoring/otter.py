@@ -35,6 +35,8 @@ from .importing import (
     Question,
     identifier,
     module_source,
+    points,
+    read_notebook,
     resolve_points,
     strip_incumbent,
 )
@@ -171,15 +173,16 @@ class _Reader:
         if q is None:
             raise UsageError("END QUESTION without BEGIN QUESTION")
         total = self.qcfg.get("points")
+        where = f"question {q.name}"
         if isinstance(total, dict):  # points: {each: 2}
-            total = float(total.get("each", 1)) * len(self.raw_tests)
+            total = points(total.get("each", 1), where) * len(self.raw_tests)
         q.all_or_nothing = bool(self.qcfg.get("all_or_nothing", False))
         if q.manual:
-            q.points = float(total) if isinstance(total, int | float) else 1.0
+            q.points = 1.0 if total is None else points(total, where)
             if self.raw_tests:
                 q.notes.append(f"{len(self.raw_tests)} tests of a manual question (not run)")
         else:
-            pts = resolve_points(total, [p for _, _, p in self.raw_tests])
+            pts = resolve_points(total, [p for _, _, p in self.raw_tests], where)
             q.cases = [Case(s, h, p) for (s, h, _), p in zip(self.raw_tests, pts, strict=True)]
             if not q.cases:
                 q.notes.append("no tests: nothing to grade automatically")
@@ -216,10 +219,7 @@ class _Reader:
 
 
 def convert(master: Path, name: str) -> Converted:
-    try:
-        nb = nbformat.read(master, as_version=4)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{master}: not a notebook ({exc})") from exc
+    nb = read_notebook(master)
     r = _Reader(name)
     for cell in nb.cells:
         if cell.cell_type == "raw":
